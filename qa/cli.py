@@ -1,0 +1,157 @@
+"""The ``qa`` command: ingest articles, ask questions, inspect the index, serve the chat.
+
+User mistakes print one line and exit with code 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import QAError
+
+log = logging.getLogger("qa")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except QAError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description="Ask questions of news articles; answers are "
+                                "the articles' own sentences, with citations.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    ing = sub.add_parser("ingest", help="add articles (.txt .md .html .jsonl, or folders) to an index")
+    ing.add_argument("paths", nargs="+", metavar="PATH")
+    ing.add_argument("--index", metavar="DIR", help="index folder (default: the project's index/)")
+    ing.add_argument("--rebuild", action="store_true", help="start the index afresh")
+    ing.set_defaults(run=_ingest)
+
+    ask = sub.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--k", type=int, default=5, help="how many sentences (default 5)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--index", metavar="DIR", help="index folder (default: built from seeds/)")
+    ask.set_defaults(run=_ask)
+
+    info = sub.add_parser("info", help="what an index holds")
+    info.add_argument("--index", metavar="DIR")
+    info.set_defaults(run=_info)
+
+    serve = sub.add_parser("serve", help="open the chat in the browser")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--share", action="store_true", help="also open a public share link")
+    serve.set_defaults(run=_serve)
+    return p
+
+
+def _open(index_dir: str | None):
+    from .default import default_index
+    from .index import Index
+
+    if index_dir is None:
+        return default_index()
+    return Index.open(index_dir)
+
+
+def _ingest(args) -> int:
+    from .default import default_index, index_dir
+    from .errors import IndexFileError
+    from .index import Index
+    from .readers import read_paths
+
+    result = read_paths(args.paths)
+    for err in result.errors:
+        print(f"qa: skipped {err}", file=sys.stderr)
+    for note in result.skipped:
+        print(f"qa: skipped {note}", file=sys.stderr)
+    if not result.documents:
+        print("qa: error: no article could be read from " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    if args.index is None and not args.rebuild:
+        index = default_index(progress=True)
+    else:
+        path = Path(args.index) if args.index else index_dir()
+        try:
+            index = Index(path) if args.rebuild else Index.open(path)
+        except IndexFileError:
+            if (path / "manifest.json").exists():
+                raise
+            index = Index(path)
+    report = index.add(result.documents, progress=True)
+    index.save()
+    print(f"{len(report.added)} added, {len(report.updated)} updated, "
+          f"{len(report.unchanged)} unchanged, {len(report.empty)} without text; "
+          f"{report.sentences} sentences embedded. Index {index.path}: "
+          f"{len(index.documents)} articles, {len(index)} sentences.")
+    return 2 if result.errors else 0
+
+
+def _ask(args) -> int:
+    answer = _open(args.index).ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    if not answer.answered:
+        print("No article answers this." + (" Nearest sentences:" if answer.hits else ""))
+    for n, hit in enumerate(answer.hits, 1):
+        cite = ", ".join(x for x in (hit.title or hit.doc_id, hit.source, hit.published) if x)
+        print(f"{n}. {hit.text}")
+        print(textwrap.indent(f"— {cite}; sentence {hit.sentence + 1} (score {hit.score:.2f})", "   "))
+    return 0
+
+
+def _info(args) -> int:
+    from . import store
+    from .default import index_dir
+
+    index = _open(args.index)
+    path = index.path or index_dir()
+    print(f"index: {path}")
+    print(f"model: {index.model}")
+    print(f"articles: {len(index.documents)}   sentences: {len(index)}")
+    manifest = store.read_manifest(path) if path.exists() else {}
+    if manifest:
+        print(f"format: {manifest['format']}   generation: {manifest['generation']}")
+    for doc in index.documents[:20]:
+        print(f"  {doc.id}: {doc.title or '(no title)'} — {index.sentence_count(doc.id)} sentences")
+    if len(index.documents) > 20:
+        print(f"  … and {len(index.documents) - 20} more")
+    return 0
+
+
+def _serve(args) -> int:
+    import importlib.util
+
+    from .default import home
+
+    app_file = home() / "app.py"
+    if not app_file.is_file():
+        print(f"qa: error: no app.py in {home()}; run from the project folder or set QA_HOME",
+              file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("newsroom_app", app_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.launch(host=args.host, port=args.port, share=args.share)
+    return 0

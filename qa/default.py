@@ -1,0 +1,114 @@
+"""The default index behind ``qa.retrieve``: the articles in ``seeds/``, saved in ``index/``.
+
+It is built on first use and opened on later starts. A fingerprint of the seed files, the model
+and the splitter is kept in the manifest; when it changes the index is brought up to date (only
+changed articles are re-embedded; a new model re-embeds everything). Articles added by
+``qa ingest`` or the app's upload stay in the index across such updates.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+from . import store
+from .encoders import model_name
+from .errors import IndexFileError, QAError
+from .index import Index
+from .readers import SUFFIXES, read_paths
+from .splitter import SPLITTER_VERSION
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_index: Index | None = None
+
+
+def home() -> Path:
+    """Project folder holding ``seeds/`` and ``index/``: ``QA_HOME``, else the checkout this
+    package lives in, else the current folder."""
+    if os.environ.get("QA_HOME"):
+        return Path(os.environ["QA_HOME"])
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "seeds").is_dir() else Path.cwd()
+
+
+def seeds_dir() -> Path:
+    return Path(os.environ.get("QA_SEEDS") or home() / "seeds")
+
+
+def index_dir() -> Path:
+    return Path(os.environ.get("QA_INDEX") or home() / "index")
+
+
+def seed_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def fingerprint(folder: Path, model: str) -> str:
+    h = hashlib.sha256(f"{store.FORMAT_VERSION}|{SPLITTER_VERSION}|{model}".encode())
+    for f in seed_files(folder):
+        h.update(f.relative_to(folder).as_posix().encode() + b"\x00")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def default_index(*, progress=None) -> Index:
+    """The default index, loaded once per process."""
+    global _index
+    with _lock:
+        if _index is None:
+            _index = _load_or_build(seeds_dir(), index_dir(), model_name(), progress)
+        return _index
+
+
+def reset() -> None:
+    """Forget the loaded default index (tests; after changing QA_HOME)."""
+    global _index
+    with _lock:
+        _index = None
+
+
+def _load_or_build(seeds: Path, path: Path, model: str, progress) -> Index:
+    fp = fingerprint(seeds, model)
+    old = None
+    try:
+        manifest = store.read_manifest(path)
+        if manifest.get("fingerprint") == fp and manifest.get("model") == model:
+            return Index.open(path, model=model)
+        old = store.load(path)
+    except IndexFileError as e:
+        if (path / store.MANIFEST).exists():
+            log.warning("rebuilding the default index: %s", e)
+    index = Index(path, model=model)
+    user_docs = []
+    if old is not None:
+        seed_ids = set(old.extra.get("seed_ids", []))
+        user_docs = [d.document for d in old.docs if d.document.id not in seed_ids]
+        if old.model == model:  # keep every vector that is still valid
+            index = Index.open(path, model=model)
+    result = read_paths([seeds]) if seeds.is_dir() else None
+    seed_docs = result.documents if result else []
+    for err in (result.errors if result else []):
+        log.warning("seed not indexed: %s", err)
+    stale = [d.id for d in index.documents if d.id in set(index.extra.get("seed_ids", []))
+             and d.id not in {s.id for s in seed_docs}]
+    index.remove(stale)
+    index.add(seed_docs + [d for d in user_docs if d.id not in {s.id for s in seed_docs}],
+              progress=progress)
+    index.extra.update(fingerprint=fp, seed_ids=[d.id for d in seed_docs])
+    try:
+        index.save()
+    except QAError as e:  # a read-only checkout still answers, from memory
+        log.warning("default index not saved: %s", e)
+    return index
+
+
+def retrieve(question: str, k: int = 5) -> list:
+    """The ``k`` sentences of the default index that best answer ``question``."""
+    return default_index().search(question, k)

@@ -1,0 +1,281 @@
+"""The index: articles split into sentences, embedded, searchable, saved to a folder."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import rank, store
+from .encoders import Encoder, load_encoder, model_name
+from .errors import IndexFileError, InputError
+from .splitter import SPLITTER_VERSION, split_document
+from .store import Snapshot, StoredDoc
+from .types import Answer, Document, Hit, Span
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]  # (sentences embedded so far, total)
+CONTEXT_SENTENCES = 2  # neighbours on each side in Hit.context
+ENCODE_CHUNK = 256
+
+
+@dataclass
+class AddReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # no sentence to index: not added
+    sentences: int = 0  # newly embedded
+
+
+def content_hash(doc: Document) -> str:
+    """What the vectors depend on: the text, and the title (used as context), and how it splits."""
+    h = hashlib.sha256()
+    for part in (SPLITTER_VERSION, doc.title or "", doc.text):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class Index:
+    """Sentences of news articles in a FAISS index. Build with ``Index.build``, load with
+    ``Index.open``; ``search`` and ``ask`` answer questions."""
+
+    def __init__(self, path: str | Path | None = None, *, model: str | None = None,
+                 encoder: Encoder | None = None):
+        self.path = Path(path) if path is not None else None
+        self._encoder = encoder
+        self.model = encoder.name if encoder is not None else (model or model_name())
+        self._docs: dict[str, StoredDoc] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self.extra: dict = {}
+        self._lock = threading.RLock()
+        self._flat = None  # (matrix, row_doc, row_sentence), built lazily after changes
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def build(cls, docs: Iterable[Document], path: str | Path | None = None, *,
+              model: str | None = None, encoder: Encoder | None = None,
+              progress: bool | ProgressFn | None = None) -> "Index":
+        """Embed ``docs``; save to ``path`` when given (``None`` keeps it in memory)."""
+        index = cls(path, model=model, encoder=encoder)
+        index.add(docs, progress=progress)
+        if index.path is not None:
+            index.save()
+        return index
+
+    @classmethod
+    def open(cls, path: str | Path, *, model: str | None = None,
+             encoder: Encoder | None = None) -> "Index":
+        """Load a saved index without re-embedding. The configured model must be the one it was
+        built with."""
+        path = Path(path)
+        snap = store.load(path)
+        index = cls(path, model=model, encoder=encoder)
+        if snap.model != index.model:
+            raise IndexFileError(f"index at {path} was built with model {snap.model!r}, this run "
+                                 f"uses {index.model!r}: run `qa ingest --rebuild --index {path} "
+                                 f"PATH...` to re-embed, or set QA_MODEL={snap.model}")
+        row = 0
+        for d in snap.docs:
+            index._docs[d.document.id] = d
+            index._vectors[d.document.id] = snap.vectors[row:row + len(d.spans)]
+            row += len(d.spans)
+        index.extra = snap.extra
+        return index
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.model)
+        return self._encoder
+
+    # ---- contents -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return sum(len(d.spans) for d in self._docs.values())
+
+    @property
+    def documents(self) -> list[Document]:
+        return [d.document for d in self._docs.values()]
+
+    def sentence_count(self, doc_id: str) -> int:
+        return len(self._docs[doc_id].spans)
+
+    def add(self, docs: Iterable[Document], *, progress: bool | ProgressFn | None = None) -> AddReport:
+        """Add or replace documents. A document whose id and content are already indexed is not
+        embedded again."""
+        docs = list(docs)
+        report = AddReport()
+        batch: dict[str, Document] = {}
+        for doc in docs:
+            _check_document(doc)
+            prior = batch.get(doc.id)
+            if prior is not None and content_hash(prior) != content_hash(doc):
+                raise InputError(f"two different articles have the id {doc.id!r} "
+                                 f"({prior.origin or 'first'} and {doc.origin or 'second'}); "
+                                 "ids must be unique, nothing was added")
+            batch[doc.id] = doc
+        pending: list[tuple[Document, str, list[Span]]] = []
+        for doc in batch.values():
+            digest = content_hash(doc)
+            known = self._docs.get(doc.id)
+            if known is not None and known.hash == digest:
+                known.document = doc  # metadata may have changed; vectors have not
+                report.unchanged.append(doc.id)
+                continue
+            spans, _ = split_document(doc.text)
+            if not spans:
+                report.empty.append(doc.id)
+                log.warning("article %r has no sentence to index; skipped", doc.id)
+                continue
+            pending.append((doc, digest, spans))
+        texts = [doc.text[s.start:s.end] for doc, _, spans in pending for s in spans]
+        vectors = self._encode(texts, progress)
+        row = 0
+        with self._lock:
+            for doc, digest, spans in pending:
+                (report.updated if doc.id in self._docs else report.added).append(doc.id)
+                self._docs.pop(doc.id, None)  # a replaced article moves to the end
+                self._docs[doc.id] = StoredDoc(doc, digest, spans)
+                self._vectors[doc.id] = vectors[row:row + len(spans)]
+                row += len(spans)
+            self._flat = None
+        report.sentences = len(texts)
+        return report
+
+    def remove(self, doc_ids: Iterable[str]) -> list[str]:
+        """Remove documents by id; returns the ids that were there."""
+        removed = []
+        with self._lock:
+            for doc_id in doc_ids:
+                if self._docs.pop(doc_id, None) is not None:
+                    self._vectors.pop(doc_id, None)
+                    removed.append(doc_id)
+            if removed:
+                self._flat = None
+        return removed
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write to ``path`` (default: where it was opened or built), atomically."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise InputError("this index lives in memory; give save() a folder")
+        with self._lock:
+            snap = Snapshot(model=self.model, dim=self._dim(), docs=list(self._docs.values()),
+                            vectors=self._matrix(), extra=dict(self.extra))
+        store.save(target, snap)
+        if self.path is None:
+            self.path = target
+        return target
+
+    # ---- questions ----------------------------------------------------------------------
+    def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
+        """The ``k`` sentences that best answer ``question``, best first."""
+        question = _check_question(question)
+        k = _check_k(k)
+        with self._lock:
+            flat, row_doc, row_sent = self._rows()
+        if not flat.ntotal:
+            return []
+        query = self.encoder.encode([question])[0]
+        rows = None
+        if doc_ids is not None:
+            wanted = set(doc_ids)
+            rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
+            if not len(rows):
+                return []
+        scores, best = rank.search_flat(flat, query, k, rows)
+        return [self._hit(row_doc[i], int(row_sent[i]), float(s)) for s, i in zip(scores, best)]
+
+    def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
+        from .answer import decide
+
+        hits = self.search(question, k, doc_ids=doc_ids)
+        return Answer(question=question.strip(), hits=hits, answered=decide(hits))
+
+    # ---- internals ----------------------------------------------------------------------
+    def _hit(self, doc_id: str, i: int, score: float) -> Hit:
+        stored = self._docs[doc_id]
+        doc, spans = stored.document, stored.spans
+        span = spans[i]
+        lo = spans[max(0, i - CONTEXT_SENTENCES)].start
+        hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
+        return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc_id,
+                   title=doc.title, sentence=i, start=span.start, end=span.end,
+                   context=doc.text[lo:hi], context_start=lo, published=doc.published,
+                   source=doc.source, url=doc.url)
+
+    def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim() if self._docs or self._encoder else 0), np.float32)
+        encoder = self.encoder
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
+        out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        bar = None
+        if progress is True or (progress is None and len(texts) >= 2000 and sys.stderr.isatty()):
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), unit="sentence", desc="Embedding")
+        for lo in range(0, len(texts), ENCODE_CHUNK):
+            idx = order[lo:lo + ENCODE_CHUNK]
+            out[idx] = encoder.encode([texts[i] for i in idx])
+            if bar is not None:
+                bar.update(len(idx))
+            if callable(progress):
+                progress(min(lo + ENCODE_CHUNK, len(texts)), len(texts))
+        if bar is not None:
+            bar.close()
+        return out
+
+    def _dim(self) -> int:
+        for v in self._vectors.values():
+            return int(v.shape[1])
+        return self.encoder.dim
+
+    def _matrix(self) -> np.ndarray:
+        ids = list(self._docs)
+        if not ids:
+            return np.zeros((0, self._dim()), np.float32)
+        return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
+
+    def _rows(self):
+        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.)"""
+        if self._flat is None:
+            ids = list(self._docs)
+            flat = rank.flat_index(self._matrix(), self._dim() if ids else 1)
+            row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
+            row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
+                else np.zeros(0, np.int64)
+            self._flat = (flat, row_doc, row_sent)
+        return self._flat
+
+
+def _check_document(doc: Document) -> None:
+    if not isinstance(doc, Document):
+        raise InputError(f"expected qa.Document, got {type(doc).__name__}")
+    if not isinstance(doc.id, str) or not doc.id.strip():
+        raise InputError("a document needs a non-empty string id")
+    if not isinstance(doc.text, str):
+        raise InputError(f"document {doc.id!r}: text must be a string")
+
+
+MAX_QUESTION_CHARS = 2000
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty; ask something, e.g. \"What did Galuzin say?\"")
+    question = " ".join(question.split())
+    return question[:MAX_QUESTION_CHARS]
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a whole number of at least 1, not {k!r}")
+    return min(k, 1000)

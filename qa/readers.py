@@ -1,0 +1,252 @@
+"""Reading articles from files: .txt (seed shape), .md, .html/.htm and .jsonl.
+
+``read_paths`` never stops at a bad file: it returns the documents it could read and one
+``InputError`` per file (or JSONL line) it could not, each naming the file and the fix.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .splitter import find_dateline, paragraphs
+from .types import Document
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+MAX_ARTICLE_BYTES = int(os.environ.get("QA_MAX_ARTICLE_MB", "20")) * 1024 * 1024
+
+
+@dataclass
+class ReadResult:
+    documents: list[Document] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files with nothing to index, with the reason
+
+
+def read_paths(paths: list[str | os.PathLike]) -> ReadResult:
+    """Read every supported file under ``paths`` (folders recursively, in sorted order)."""
+    result = ReadResult()
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            result.errors.append(InputError("no such file or folder; check the path", path=str(raw)))
+        elif root.is_dir():
+            files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(root).parts))
+            for f in files:
+                _read_into(result, f, f.relative_to(root).as_posix())
+        else:
+            _read_into(result, root, root.name)
+    return result
+
+
+def _read_into(result: ReadResult, path: Path, doc_id: str) -> None:
+    try:
+        docs = read_file(path, doc_id=doc_id, errors=result.errors)
+    except InputError as e:
+        result.errors.append(e)
+        return
+    if not docs:
+        result.skipped.append(f"{path}: no text to index")
+    result.documents.extend(docs)
+
+
+def read_file(path: Path, doc_id: str | None = None,
+              errors: list[InputError] | None = None) -> list[Document]:
+    """Documents in one file. JSONL line errors go to ``errors`` when given (else raise)."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"unsupported file type {suffix or '(none)'}; use one of "
+                         f"{', '.join(sorted(SUFFIXES))}", path=str(path))
+    doc_id = doc_id or path.name
+    if suffix == ".jsonl":
+        return read_jsonl(path, errors)
+    text = decode(path)
+    if not text.strip():
+        return []
+    if suffix in (".html", ".htm"):
+        doc = parse_html(text, doc_id)
+    elif suffix in (".md", ".markdown"):
+        doc = parse_markdown(text, doc_id)
+    else:
+        doc = parse_txt(text, doc_id)
+    if doc is None:
+        return []
+    doc.origin = str(path)
+    return [doc]
+
+
+def decode(path: Path, data: bytes | None = None) -> str:
+    """File bytes as text: UTF-8 (BOM allowed), else Windows-1252 with a warning; binary and
+    oversized files are refused."""
+    if data is None:
+        size = path.stat().st_size
+        if size > MAX_ARTICLE_BYTES:
+            raise InputError(f"{size / 1e6:.0f} MB is over the {MAX_ARTICLE_BYTES // 2**20} MB limit "
+                             "for one article; split it, or use .jsonl for many articles, or raise "
+                             "QA_MAX_ARTICLE_MB", path=str(path))
+        data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise InputError("looks like a binary file, not text; give .txt, .md, .html or .jsonl",
+                         path=str(path))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        log.warning("%s is not UTF-8 (byte %d); read as Windows-1252", path, e.start)
+        return data.decode("cp1252", errors="replace")
+
+
+def parse_txt(text: str, doc_id: str) -> Document:
+    """Seed shape: first line the headline, then the standfirst and body. The dateline becomes
+    metadata (place, date, agency as source)."""
+    text = _normalise_newlines(text)
+    first, _, rest = text.partition("\n")
+    title, body = first.strip(), rest.strip("\n")
+    if not body.strip():  # a one-line file is all body
+        title, body = "", text.strip()
+    doc = Document(id=doc_id, text=body, title=title)
+    _apply_dateline(doc)
+    return doc
+
+
+def _apply_dateline(doc: Document) -> None:
+    for para in paragraphs(doc.text)[:3]:
+        dl = find_dateline(doc.text, para.start)
+        if dl:
+            doc.place = doc.place or dl.place.title()
+            doc.published = doc.published or dl.date
+            doc.source = doc.source or dl.agency
+            return
+
+
+_MD_RULES = [
+    (re.compile(r"^```.*$", re.M), ""),                       # code fences
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), ""),                # images: dropped
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),             # links: keep the words
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),              # heading marks
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),                   # block quotes
+    (re.compile(r"^\s*[-*+]\s+", re.M), ""),                   # bullets
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),                  # bold
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
+    (re.compile(r"`([^`]+)`"), r"\1"),                         # inline code
+    (re.compile(r"<[^>]+>"), ""),                              # inline HTML
+]
+
+
+def parse_markdown(text: str, doc_id: str) -> Document:
+    """Markdown to plain text; the first heading (or line) is the headline."""
+    text = _normalise_newlines(text)
+    front = {}
+    m = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    if m:  # YAML-ish front matter: key: value lines
+        for line in m.group(1).splitlines():
+            key, _, value = line.partition(":")
+            front[key.strip().lower()] = value.strip().strip("'\"")
+        text = text[m.end():]
+    title = front.get("title", "")
+    heading = re.match(r"\s*#\s+(.+)\n", text)
+    if heading and not title:
+        title = heading.group(1).strip()
+        text = text[heading.end():]
+    for pattern, repl in _MD_RULES:
+        text = pattern.sub(repl, text)
+    doc = Document(id=doc_id, text=text.strip(), title=title,
+                   published=front.get("date") or None, source=front.get("source") or None,
+                   url=front.get("url") or None)
+    if not title:
+        return parse_txt(doc.text, doc_id)
+    _apply_dateline(doc)
+    return doc
+
+
+def parse_html(html: str, doc_id: str) -> Document | None:
+    """Main text of a web page (trafilatura drops navigation, scripts and boilerplate)."""
+    import trafilatura  # heavy: only when reading HTML
+
+    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                            include_tables=False, favor_recall=True)
+    if extracted is None or not (extracted.text or "").strip():
+        return None
+    title = (extracted.title or "").strip()
+    text = _normalise_newlines(extracted.text).strip()
+    first, _, rest = text.partition("\n")
+    if title and first.strip() == title and rest.strip():
+        text = rest.strip()
+    doc = Document(id=doc_id, text=text, title=title, published=extracted.date or None,
+                   source=extracted.sitename or None, url=extracted.url or None)
+    _apply_dateline(doc)
+    return doc
+
+
+def read_jsonl(path: Path, errors: list[InputError] | None = None) -> list[Document]:
+    """One article a line: ``id`` and ``text`` required; ``title``, ``published``, ``source``,
+    ``url`` optional. A bad line is reported with its number; the other lines still count."""
+    docs: list[Document] = []
+    seen: dict[str, int] = {}
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+        if b"\x00" in head:
+            raise InputError("looks like a binary file, not JSON lines", path=str(path))
+        fh.seek(0)
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                doc = _jsonl_document(raw, path, lineno)
+                if doc.id in seen:
+                    raise InputError(f"duplicate id {doc.id!r} (first on line {seen[doc.id]}); "
+                                     "ids must be unique, this line was skipped",
+                                     path=str(path), line=lineno)
+            except InputError as e:
+                if errors is None:
+                    raise
+                errors.append(e)
+                continue
+            seen[doc.id] = lineno
+            docs.append(doc)
+    return docs
+
+
+def _jsonl_document(raw: bytes, path: Path, lineno: int) -> Document:
+    def bad(msg: str) -> InputError:
+        return InputError(msg, path=str(path), line=lineno)
+
+    if len(raw) > MAX_ARTICLE_BYTES:
+        raise bad(f"line is over the {MAX_ARTICLE_BYTES // 2**20} MB limit for one article")
+    try:
+        obj = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise bad("not UTF-8; save the file as UTF-8") from None
+    except json.JSONDecodeError as e:
+        raise bad(f"not valid JSON ({e.msg} at column {e.colno}); each line must be one "
+                  'JSON object like {"id": "a1", "text": "..."}') from None
+    if not isinstance(obj, dict):
+        raise bad('each line must be a JSON object like {"id": "a1", "text": "..."}')
+    doc_id, text = obj.get("id"), obj.get("text")
+    if isinstance(doc_id, int) and not isinstance(doc_id, bool):
+        doc_id = str(doc_id)
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise bad('missing "id" (a non-empty string)')
+    if not isinstance(text, str) or not text.strip():
+        raise bad(f'article {doc_id!r} has no "text" (a non-empty string)')
+    meta = {}
+    for key in ("title", "published", "source", "url"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise bad(f'"{key}" must be a string')
+        meta[key] = None if value is None else str(value)
+    doc = Document(id=doc_id.strip(), text=_normalise_newlines(text), title=meta["title"] or "",
+                   published=meta["published"], source=meta["source"], url=meta["url"],
+                   origin=f"{path}:{lineno}")
+    _apply_dateline(doc)
+    return doc
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
