@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEED = ROOT / "seeds" / "000_ad6409121addf6a1.txt"
+
+
+@pytest.fixture
+def fake_encoder():
+    return FakeEncoder()
+
+
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch):
+    """A project home with its own seeds/ and index/, and the default index forgotten."""
+    import qa.default
+
+    (tmp_path / "seeds").mkdir()
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    monkeypatch.delenv("QA_SEEDS", raising=False)
+    monkeypatch.delenv("QA_INDEX", raising=False)
+    qa.default.reset()
+    yield tmp_path
+    qa.default.reset()
