@@ -57,6 +57,7 @@ class Index:
         self.extra: dict = {}
         self._lock = threading.RLock()
         self._flat = None  # (matrix, row_doc, row_sentence), built lazily after changes
+        self._ranked = None  # (Ranker, row -> doc id), built lazily after changes
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -145,7 +146,7 @@ class Index:
                 self._docs[doc.id] = StoredDoc(doc, digest, spans)
                 self._vectors[doc.id] = vectors[row:row + len(spans)]
                 row += len(spans)
-            self._flat = None
+            self._flat = self._ranked = None
         report.sentences = len(texts)
         return report
 
@@ -158,7 +159,7 @@ class Index:
                     self._vectors.pop(doc_id, None)
                     removed.append(doc_id)
             if removed:
-                self._flat = None
+                self._flat = self._ranked = None
         return removed
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -180,8 +181,8 @@ class Index:
         question = _check_question(question)
         k = _check_k(k)
         with self._lock:
-            flat, row_doc, row_sent = self._rows()
-        if not flat.ntotal:
+            ranker, row_doc = self._ranker()
+        if not len(ranker):
             return []
         query = self.encoder.encode([question])[0]
         rows = None
@@ -190,8 +191,8 @@ class Index:
             rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
             if not len(rows):
                 return []
-        scores, best = rank.search_flat(flat, query, k, rows)
-        return [self._hit(row_doc[i], int(row_sent[i]), float(s)) for s, i in zip(scores, best)]
+        return [self._hit(row_doc[r.row], int(ranker.row_sent[r.row]), r.score, r.speaker)
+                for r in ranker.search(question, query, k, rows)]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
@@ -200,7 +201,7 @@ class Index:
         return Answer(question=question.strip(), hits=hits, answered=decide(hits))
 
     # ---- internals ----------------------------------------------------------------------
-    def _hit(self, doc_id: str, i: int, score: float) -> Hit:
+    def _hit(self, doc_id: str, i: int, score: float, speaker: str | None = None) -> Hit:
         stored = self._docs[doc_id]
         doc, spans = stored.document, stored.spans
         span = spans[i]
@@ -209,7 +210,7 @@ class Index:
         return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc_id,
                    title=doc.title, sentence=i, start=span.start, end=span.end,
                    context=doc.text[lo:hi], context_start=lo, published=doc.published,
-                   source=doc.source, url=doc.url)
+                   source=doc.source, url=doc.url, speaker=speaker)
 
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
         if not texts:
@@ -243,6 +244,19 @@ class Index:
         if not ids:
             return np.zeros((0, self._dim()), np.float32)
         return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
+
+    def _ranker(self):
+        """(the Ranker over all sentences, row -> doc id), rebuilt lazily after changes."""
+        if self._ranked is None:
+            from .ranker import Ranker
+
+            ids = list(self._docs)
+            docs = [(self._docs[d].document.title or "", self._docs[d].document.text,
+                     [(s.start, s.end) for s in self._docs[d].spans]) for d in ids]
+            matrix = self._matrix() if ids else np.zeros((0, 1), np.float32)
+            row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
+            self._ranked = (Ranker(docs, matrix), row_doc)
+        return self._ranked
 
     def _rows(self):
         """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.)"""

@@ -35,3 +35,50 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]
+
+
+# Weights of the features in a sentence's score (``fuse``); tuned on WikiQA-dev and BBC dev
+# (bench/tune.py, figures in BENCHMARKS.md).
+WEIGHTS = {"dense": 1.0, "doc": 0.0, "neighbour": 0.0, "lex": 0.0, "doc_lex": 0.0,
+           "title_lex": 0.0, "speaker": 0.0}
+
+
+def fuse(features: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:
+    """A sentence's score: the weighted sum of its features."""
+    weights = WEIGHTS if weights is None else weights
+    total = None
+    for name, w in weights.items():
+        if w and name in features:
+            total = features[name] * w if total is None else total + features[name] * w
+    if total is None:
+        return np.zeros(len(next(iter(features.values()))), np.float32)
+    return total.astype(np.float32)
+
+
+def neighbour_max(scores: np.ndarray, row_doc: np.ndarray) -> np.ndarray:
+    """For each sentence, the best score of the sentence before or after it in its article."""
+    out = np.full(len(scores), -1.0, np.float32)
+    if len(scores) < 2:
+        return np.maximum(out, 0) if len(scores) else out
+    same_prev = row_doc[1:] == row_doc[:-1]
+    out[1:] = np.where(same_prev, scores[:-1], out[1:])
+    out[:-1] = np.maximum(out[:-1], np.where(same_prev, scores[1:], -1.0))
+    return np.where(out < 0, 0.0, out).astype(np.float32)
+
+
+def distinct(order: np.ndarray, texts: list[str], k: int) -> list[int]:
+    """The first ``k`` rows of ``order`` whose sentences differ (wire copy repeated across articles
+    shows once), ignoring case, spacing and punctuation."""
+    import re
+
+    seen: set[str] = set()
+    out: list[int] = []
+    for i in order:
+        key = re.sub(r"[\W_]+", "", texts[i].lower())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(int(i))
+        if len(out) == k:
+            break
+    return out

@@ -1,0 +1,1 @@
+"""Benchmarks over ../shared/bench: `python -m bench.quality` (see BENCHMARKS.md)."""

@@ -1,0 +1,68 @@
+"""An encoder wrapper that keeps every vector it computes on disk, keyed by model and text hash,
+so benchmark reruns do not re-embed the corpora (bench/cache/ is gitignored)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+CACHE_DIR = Path(__file__).resolve().parent / "cache"
+
+
+class CachedEncoder:
+    """Same ``name``/``dim``/``encode`` as the wrapped encoder; vectors come from the cache when
+    the (model, text) pair was seen before. ``save()`` writes new vectors."""
+
+    def __init__(self, inner, folder: Path = CACHE_DIR):
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
+        self.path = Path(folder) / f"{slug}.npz"
+        self._index: dict[bytes, int] = {}
+        self._vectors: list[np.ndarray] = []
+        self._new = 0
+        if self.path.is_file():
+            data = np.load(self.path)
+            keys, vecs = data["keys"], data["vectors"]
+            self._index = {bytes(k): i for i, k in enumerate(keys)}
+            self._vectors = [vecs]
+        self._flat: np.ndarray | None = None
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.sha1((self.name + "\x00" + text).encode("utf-8", "surrogatepass")).digest()
+
+    def _all(self) -> np.ndarray:
+        if self._flat is None or len(self._flat) != len(self._index):
+            self._flat = np.concatenate(self._vectors) if self._vectors else \
+                np.zeros((0, self.dim), np.float32)
+            self._vectors = [self._flat]
+        return self._flat
+
+    def encode(self, texts, *, progress: bool = False) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._index}.items())
+        if missing:
+            new = self.inner.encode([t for _, t in missing], progress=progress)
+            base = len(self._index)
+            for j, (k, _) in enumerate(missing):
+                self._index[k] = base + j
+            self._vectors.append(np.asarray(new, np.float32))
+            self._flat = None
+            self._new += len(missing)
+        table = self._all()
+        return table[[self._index[k] for k in keys]]
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(sorted(self._index, key=self._index.get), dtype="S20")
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=self._all())
+        tmp.replace(self.path)
+        log.info("cached %d new vectors in %s", self._new, self.path)
+        self._new = 0

@@ -1,0 +1,191 @@
+"""Answer quality of the product pipeline, side by side with the naive baseline, in one run.
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.quality [--wikiqa dev|test]
+        [--only wikiqa|bbc] [--dump FILE]
+
+WikiQA: every DocumentID of the split in one index; BBC: all 2,225 articles in one index with the
+bbc/dev.jsonl questions. Naive baseline: the same sentences, each embedded alone, exact
+inner-product search, "answered" when the best cosine is >= 0.35. Embeddings are cached under
+bench/cache/ (keyed by model and text hash), so reruns only embed what changed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench import data
+from bench.cache import CachedEncoder
+from bench.score import Tally, first_rank, found, recall
+from qa.splitter import split_document
+
+NAIVE_THRESHOLD = 0.35  # the abstention rule the project started with: best cosine >= 0.35
+K = 10
+
+
+@dataclass
+class Result:
+    texts: list[str]
+    answered: bool
+    seconds: float
+
+
+class Naive:
+    """Plain sentence embeddings + exact inner-product search."""
+
+    name = "naive"
+
+    def __init__(self, docs, encoder):
+        self.encoder = encoder
+        self.texts = [d.text[s.start:s.end] for d in docs for s in split_document(d.text)[0]]
+        self.matrix = encoder.encode(self.texts)
+
+    def ask(self, question: str, k: int) -> Result:
+        t = time.perf_counter()
+        q = self.encoder.inner.encode([question])[0]  # the model itself: timed as in production
+        scores = self.matrix @ q
+        best = np.argsort(-scores)[:k]
+        took = time.perf_counter() - t
+        return Result([self.texts[i] for i in best], bool(scores[best[0]] >= NAIVE_THRESHOLD), took)
+
+
+class Product:
+    """The product pipeline: qa.Index.build and Index.ask."""
+
+    name = "product"
+
+    def __init__(self, docs, encoder):
+        from qa.index import Index
+
+        self.index = Index.build(docs, encoder=encoder)
+        self.index._encoder = encoder.inner  # questions: the model itself, timed as in production
+
+    def ask(self, question: str, k: int) -> Result:
+        t = time.perf_counter()
+        answer = self.index.ask(question, k)
+        took = time.perf_counter() - t
+        return Result([h.text for h in answer.hits], answer.answered, took)
+
+
+def evaluate(system, corpus: data.Corpus, dump: list | None = None) -> dict:
+    by_type: dict[str, Tally] = {}
+    overall, quote_recall = Tally(), []
+    abstained, answered, times = [], [], []
+    for q in corpus.questions:
+        k = max(K, len(q.gold))
+        res = system.ask(q.text, k)
+        times.append(res.seconds)
+        if q.type == "none":
+            abstained.append(not res.answered)
+        else:
+            answered.append(res.answered)
+            rank = first_rank(q.gold, res.texts[:K])
+            overall.add(rank)
+            by_type.setdefault(q.type, Tally()).add(rank)
+            if q.type == "quote":
+                quote_recall.append(recall(q.gold, res.texts[:max(5, len(q.gold))]))
+        if dump is not None:
+            dump.append({"system": system.name, "corpus": corpus.name, "id": q.id,
+                         "type": q.type, "question": q.text, "answered": res.answered,
+                         "returned": res.texts[:max(5, len(q.gold))],
+                         "found": [[g, any(found(g, r) for r in res.texts[:max(5, len(q.gold))])]
+                                   for g in q.gold]})
+    out = {"all": overall.summary()}
+    if len(by_type) > 1:
+        out.update({t: v.summary() for t, v in sorted(by_type.items())})
+    if quote_recall:
+        out["quote"]["recall@max(5,n)"] = float(np.mean(quote_recall))
+    out["abstain_on_none"] = float(np.mean(abstained)) if abstained else None
+    out["answered_of_answerable"] = float(np.mean(answered)) if answered else None
+    out["n_none"] = len(abstained)
+    out["latency_p50_ms"] = 1000 * statistics.median(times[1:] or times)
+    return out
+
+
+def sentence_survival(corpus: data.Corpus) -> dict:
+    """How many given WikiQA sentences (and gold sentences) the product's splitter keeps whole."""
+    from collections import Counter
+
+    kept = total = 0
+    for d in corpus.documents:
+        spans, _ = split_document(d.text)
+        split = Counter(d.text[s.start:s.end] for s in spans)
+        given = Counter(corpus.given[d.id])
+        kept += sum((split & given).values())
+        total += sum(given.values())
+    gold = [(q.doc_id, g) for q in corpus.questions for g in q.gold]
+    docs = {d.id: d for d in corpus.documents}
+    gold_kept = 0
+    for doc_id, g in gold:
+        spans, _ = split_document(docs[doc_id].text)
+        gold_kept += any(docs[doc_id].text[s.start:s.end] == g for s in spans)
+    return {"given_sentences": total, "kept_whole": kept, "gold": len(gold), "gold_kept_whole": gold_kept}
+
+
+def fmt(x) -> str:
+    return "-" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def print_table(name: str, results: dict[str, dict]) -> None:
+    print(f"\n## {name}")
+    systems = list(results)
+    rows = []
+    first = results[systems[0]]
+    for part in [p for p in first if isinstance(first[p], dict) and first[p]]:
+        for metric in first[part]:
+            rows.append((f"{part} {metric}", [results[s][part].get(metric) for s in systems]))
+    for key in ("abstain_on_none", "answered_of_answerable", "n_none", "latency_p50_ms"):
+        rows.append((key, [results[s][key] for s in systems]))
+    print(f"| metric | {' | '.join(systems)} |")
+    print("|---|" + "---|" * len(systems))
+    for label, vals in rows:
+        print(f"| {label} | {' | '.join(fmt(v) for v in vals)} |")
+
+
+def run(corpus: data.Corpus, encoder, dump) -> dict:
+    t = time.perf_counter()
+    naive = Naive(corpus.documents, encoder)
+    encoder.save()
+    product = Product(corpus.documents, encoder)
+    encoder.save()
+    logging.info("%s: built in %.1f s", corpus.name, time.perf_counter() - t)
+    return {s.name: evaluate(s, corpus, dump) for s in (naive, product)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--wikiqa", default="dev", choices=["dev", "test"],
+                   help="WikiQA split (tune on dev only; test is for reporting)")
+    p.add_argument("--only", choices=["wikiqa", "bbc"])
+    p.add_argument("--dump", help="write every question's returned sentences to this JSONL file")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from qa.encoders import load_encoder
+
+    encoder = CachedEncoder(load_encoder())
+    dump = [] if args.dump else None
+    if args.only != "bbc":
+        corpus = data.wikiqa(args.wikiqa)
+        print(f"\nWikiQA-{args.wikiqa}: {len(corpus.documents)} documents, "
+              f"{sum(q.type != 'none' for q in corpus.questions)} answerable questions; "
+              f"splitting: {sentence_survival(corpus)}")
+        print_table(corpus.name, run(corpus, encoder, dump))
+    if args.only != "wikiqa":
+        corpus = data.bbc("dev")
+        print_table(corpus.name + f" ({len(corpus.documents)} articles)", run(corpus, encoder, dump))
+    if dump is not None:
+        with open(args.dump, "w", encoding="utf-8") as fh:
+            for row in dump:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Lexical matching: BM25 over sentences and over whole articles, as sparse matrices.
+
+Dense sentence embeddings miss rare names and numbers that a question shares word for word with
+its answer; BM25 catches those. Scores are divided by the most a query could score (every term at
+saturation), so they fall in [0, 1] and mean the same across questions.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+K1 = 1.2
+B = 0.75
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just me more
+most my myself no nor not now of off on once only or other our ours ourselves out over own said same
+say says she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom why
+will with would you your yours yourself yourselves tell told did does what's who's
+""".split())
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case word terms without stopwords; a possessive ``'s`` and a plural ``s`` are cut."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        w = re.sub(r"['’]s$", "", w)
+        if w in STOPWORDS:
+            continue
+        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+class BM25:
+    """BM25 weights of a collection of texts, as a (terms x texts) sparse matrix."""
+
+    def __init__(self, texts: Sequence[Sequence[str]], vocab: dict[str, int] | None = None):
+        from scipy import sparse
+
+        self.vocab = vocab if vocab is not None else {}
+        rows, cols, counts = [], [], []
+        lengths = np.zeros(len(texts), np.float32)
+        for j, toks in enumerate(texts):
+            lengths[j] = len(toks)
+            tf: dict[int, int] = {}
+            for t in toks:
+                tf[self._id(t)] = tf.get(self._id(t), 0) + 1
+            rows.extend(tf)
+            cols.extend([j] * len(tf))
+            counts.extend(tf.values())
+        n = max(len(texts), 1)
+        counts = np.asarray(counts, np.float32)
+        cols_a = np.asarray(cols, np.int64)
+        avg = float(lengths.mean()) if len(texts) and lengths.mean() > 0 else 1.0
+        norm = K1 * (1 - B + B * lengths[cols_a] / avg) if len(cols_a) else counts
+        weights = counts * (K1 + 1) / (counts + norm)
+        self.matrix = sparse.csr_matrix((weights, (np.asarray(rows, np.int64), cols_a)),
+                                        shape=(len(self.vocab), len(texts)), dtype=np.float32)
+        df = np.bincount(np.asarray(rows, np.int64), minlength=len(self.vocab)).astype(np.float32)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    def _id(self, term: str) -> int:
+        i = self.vocab.get(term)
+        if i is None:
+            i = self.vocab[term] = len(self.vocab)
+        return i
+
+    def query_ids(self, query_terms: Sequence[str]) -> np.ndarray:
+        return np.array(sorted({self.vocab[t] for t in query_terms if t in self.vocab
+                                and self.vocab[t] < len(self.idf)}), np.int64)
+
+    def scores(self, query_terms: Sequence[str], idf: np.ndarray | None = None) -> np.ndarray:
+        """Normalised BM25 of every text: 0 (no query term) to 1 (every term, saturated).
+        ``idf`` (per vocabulary id) overrides this collection's own."""
+        n = self.matrix.shape[1]
+        ids = self.query_ids(query_terms)
+        unique = set(query_terms)
+        idf = self.idf if idf is None else idf
+        if not unique:
+            return np.zeros(n, np.float32)
+        q_idf = idf[ids] if len(ids) else np.zeros(0, np.float32)
+        # unknown terms count at the highest idf: a word found nowhere still makes a match partial
+        best = float(q_idf.sum() + (len(unique) - len(ids)) * (idf.max() if len(idf) else 1.0))
+        if not len(ids) or best <= 0:
+            return np.zeros(n, np.float32)
+        raw = self.matrix[ids].T @ q_idf
+        return np.asarray(raw, np.float32).ravel() / (best * (K1 + 1))

@@ -1,0 +1,84 @@
+"""What ranking knows about a corpus beyond its sentence vectors, and the ranking of one question.
+
+Built from the index's documents and vectors when the index is opened or changed (nothing extra is
+stored on disk): article centroids, BM25 over sentences, articles and titles, and who says each
+sentence. A question is scored against every sentence by ``rank.fuse`` of these features.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import rank
+from .lexical import BM25, terms
+from .speakers import asked_about, attribute, surname
+
+
+@dataclass
+class Ranked:
+    row: int
+    score: float
+    speaker: str | None
+
+
+class Ranker:
+    def __init__(self, docs: list[tuple[str, str, list[tuple[int, int]]]], matrix: np.ndarray):
+        """``docs``: (title, text, sentence spans) in row order; ``matrix``: one unit row per
+        sentence."""
+        self.matrix = np.ascontiguousarray(matrix, np.float32)
+        sizes = np.array([len(spans) for _, _, spans in docs], np.int64)
+        self.row_doc = np.repeat(np.arange(len(docs)), sizes)
+        self.doc_start = np.concatenate([[0], np.cumsum(sizes)])[:-1] if len(docs) else sizes
+        self.row_sent = np.arange(len(self.row_doc)) - self.doc_start[self.row_doc] \
+            if len(docs) else np.zeros(0, np.int64)
+        self.centroids = _centroids(self.matrix, self.row_doc, len(docs))
+        texts = [[text[s:e] for s, e in spans] for _, text, spans in docs]
+        self.texts = [t for doc in texts for t in doc]
+        self.sentence_bm25 = BM25([terms(t) for t in self.texts])
+        self.doc_bm25 = BM25([terms(title) + terms(text) for title, text, _ in docs])
+        self.title_bm25 = BM25([terms(title) for title, _, _ in docs])
+        self.speakers = [s for doc in texts for s in attribute(doc)]
+        self.surnames = np.array([surname(s) if s else "" for s in self.speakers], dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.row_doc)
+
+    def features(self, question: str, query: np.ndarray) -> dict[str, np.ndarray]:
+        """Every sentence's features for one question (arrays of one value per sentence)."""
+        q_terms = terms(question)
+        dense = self.matrix @ query.astype(np.float32)
+        names = asked_about(question)
+        speaker = np.isin(self.surnames, list(names)).astype(np.float32) if names \
+            else np.zeros(len(dense), np.float32)
+        return {
+            "dense": dense,
+            "doc": (self.centroids @ query)[self.row_doc],
+            "neighbour": rank.neighbour_max(dense, self.row_doc),
+            "lex": self.sentence_bm25.scores(q_terms),
+            "doc_lex": self.doc_bm25.scores(q_terms)[self.row_doc],
+            "title_lex": self.title_bm25.scores(q_terms, )[self.row_doc],
+            "speaker": speaker,
+        }
+
+    def search(self, question: str, query: np.ndarray, k: int,
+               rows: np.ndarray | None = None) -> list[Ranked]:
+        scores = rank.fuse(self.features(question, query))
+        if rows is not None:
+            keep = np.full(len(scores), -np.inf, np.float32)
+            keep[rows] = scores[rows]
+            scores = keep
+        best = rank.top_k(scores, min(len(scores), 4 * k + 20))
+        best = best[np.isfinite(scores[best])]
+        chosen = rank.distinct(best, self.texts, k)
+        return [Ranked(int(i), float(scores[i]), self.speakers[i]) for i in chosen]
+
+
+def _centroids(matrix: np.ndarray, row_doc: np.ndarray, n_docs: int) -> np.ndarray:
+    """Unit mean vector of each article's sentences."""
+    out = np.zeros((n_docs, matrix.shape[1] if matrix.ndim == 2 else 0), np.float32)
+    if len(row_doc):
+        np.add.at(out, row_doc, matrix)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms

@@ -1,0 +1,285 @@
+"""Who says what: each sentence of an article linked to the person it quotes or reports.
+
+A rule-based pass over an article's sentences, in order:
+- an attribution ("X said", "said Mr X", "he noted", "the diplomat added", "X told ...") names the
+  speaker; "he"/"she" is the person last quoted or last named, "the <role>" is the person whose
+  name came with that role word ("Japanese Prime Minister Fumio Kishida" ... "the prime minister"),
+  else the person last quoted; "Mr X" is the person whose name ends in X;
+- sentences inside a quotation that runs over several sentences belong to the speaker of that
+  quotation, wherever in it the attribution stands;
+- a sentence opening a new quotation right after a quoted sentence continues that speaker.
+Names are kept as written at first mention ("Mikhail Galuzin"); questions name them any way
+("Galuzin", "Mr Galuzin", "Russian ambassador Mikhail Galuzin").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warned|"
+         "warns|explained|explains|continued|claimed|argued|argues|stressed|stresses|"
+         "insisted|insists|complained|criticised|criticized|lamented|speculated|replied|admitted|"
+         "admits|urged|conceded|revealed|recalled|emphasised|emphasized|emphasizing|emphasising|"
+         "commented|remarked|suggested|suggests|believes|blamed|blames|pointed out|branded|"
+         "announced|declared|predicted|acknowledged|confirmed|denied|agreed|wrote|writes|"
+         "maintained|observed|reckons|thinks|believed|cautioned|added that|went on")
+_VERB = re.compile(rf"\b(?:{VERBS})\b")
+MAX_QUOTE_SENTENCES = 8  # a quotation left open longer than this is taken as unbalanced marks
+_QUOTE_OPEN = "“"
+_QUOTE_CLOSE = "”"
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "prof", "professor", "dame"}
+_PRONOUNS = {"he": "m", "she": "f"}
+_NOT_NAMES = {"i", "we", "you", "they", "it", "this", "that", "there", "these", "those", "but", "and",
+              "the", "a", "an", "in", "on", "at", "as", "if", "so", "when", "while", "however",
+              "also", "yet", "then", "now", "after", "before", "since", "although", "because",
+              "bbc", "one", "some", "many", "others", "what", "who", "which", "his", "her", "its",
+              "their", "our", "my", "monday", "tuesday", "wednesday", "thursday", "friday",
+              "saturday", "sunday", "speaking"}
+_AUX = {"has", "had", "have", "also", "later", "then", "again", "was", "is", "has also", "would",
+        "will", "had also", "further", "previously", "once", "recently", "earlier", "yesterday",
+        "today", "publicly", "repeatedly"}
+_NON_PERSON = {"company", "firm", "government", "group", "report", "study", "survey", "statement",
+               "department", "ministry", "bank", "club", "spokesman", "spokeswoman",
+               "spokesperson", "source", "sources", "official", "officials", "police", "court",
+               "committee", "union", "agency", "office", "website", "paper", "newspaper", "data",
+               "figures", "research", "researchers", "analysts", "experts", "team", "party",
+               "council", "board", "organisation", "organization", "association", "body",
+               "commission", "airline", "carrier", "retailer", "maker", "network", "service"}
+_VERBISH = {"did", "does", "was", "is", "has", "had", "have", "who", "which", "were", "are", "will",
+            "would", "could", "where", "when", "and", "but", "or"}
+_PLACE_PREP = {"in", "at", "on", "to", "into", "for", "against", "with", "of", "near", "across"}
+_TOKEN = re.compile(r"[A-Z]\.|[\w'’\-]+(?:\.[\w'’\-]+)*|\S")
+
+
+@dataclass
+class Person:
+    name: str  # as first written, titles such as Mr cut
+    words: set[str] = field(default_factory=set)  # every lower-case word written with the name
+
+    @property
+    def surname(self) -> str:
+        return _clean(self.name.split()[-1])
+
+
+def _clean(word: str) -> str:
+    return re.sub(r"(['’]s?|\.)$", "", word.lower())
+
+
+def _capitalised(tok: str) -> bool:
+    return bool(tok) and tok[0].isupper() and any(c.isalpha() for c in tok)
+
+
+def _name_run(tokens: list[str], from_end: bool) -> list[str]:
+    """The run of capitalised tokens at the end (or start) of ``tokens``."""
+    seq = list(reversed(tokens)) if from_end else tokens
+    run: list[str] = []
+    for t in seq:
+        if _capitalised(t) or (run and t in ("-",)):
+            run.append(t)
+        else:
+            break
+    if from_end:
+        run.reverse()
+    while run and (_clean(run[0]) in _NOT_NAMES or _clean(run[0]) in _TITLES and len(run) > 1):
+        run = run[1:]
+    return run
+
+
+class _Tracker:
+    def __init__(self) -> None:
+        self.people: list[Person] = []
+        self.last: Person | None = None  # last quoted or named subject
+
+    def person(self, run: list[str], context: list[str]) -> Person | None:
+        words = [_clean(t) for t in run if _clean(t) not in _TITLES]
+        words = [w for w in words if w]
+        if not words or all(w in _NOT_NAMES for w in words):
+            return None
+        for p in reversed(self.people):
+            if words[-1] == p.surname or (len(words) == 1 and words[0] in p.words):
+                p.words.update(_clean(t) for t in context)
+                return p
+        kept = [t for t in run if _clean(t) not in _TITLES]
+        # "Kremlin Spokesman Dmitry Peskov" is Dmitry Peskov; the title words stay in ``words``
+        name = " ".join(kept[-3:] if len(kept) > 2 and len(kept[-2]) <= 2 else kept[-2:])
+        p = Person(name=name, words={_clean(t) for t in context} | set(words))
+        self.people.append(p)
+        return p
+
+    def role(self, words: list[str]) -> Person | None:
+        """The person a "the <role>" phrase refers to."""
+        head = _clean(words[-1]) if words else ""
+        if head in _NON_PERSON or not head:
+            return None
+        for p in reversed(self.people):
+            if head in p.words:
+                return p
+        return self.last
+
+
+def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
+             sentence_tokens: list[str]) -> Person | None:
+    """The speaker of a speech verb from the words before it (or after, for "said X")."""
+    while before and before[-1].lower() in _AUX:
+        before = before[:-1]
+    clause = before
+    for i in range(len(before) - 1, -1, -1):
+        if before[i] in {",", ":", ";", '"', _QUOTE_CLOSE, _QUOTE_OPEN, "-", "–", "—"}:
+            clause = before[i + 1:]
+            break
+    while clause and clause[0].lower() in {"as", "and", "but", "so", "while", "when", "however"}:
+        clause = clause[1:]
+    if clause:
+        last = clause[-1].lower()
+        if last in _PRONOUNS:
+            return tr.last
+        if clause[0].lower() == "the" and 1 < len(clause) <= 6:
+            role = clause[1:]
+            if "of" in role:
+                role = role[:role.index("of")]
+            return tr.role(role)
+        run = _name_run(clause, from_end=True)
+        return tr.person(run, clause) if run else None
+    lead = _appositive_subject(sentence_tokens)
+    if lead:
+        return tr.person(lead, lead)
+    if verb not in ("told", "tells") and after:
+        first = after[0].lower()
+        if first in _PRONOUNS:
+            return tr.last
+        run = _name_run(after[:6], from_end=False)
+        if run:
+            return tr.person(run, after[:len(run)])
+        if first == "the":
+            role = []
+            for t in after[1:6]:
+                if t in {",", ".", ";", ":"}:
+                    break
+                role.append(t)
+            return tr.role(role) if role else None
+    return None
+
+
+def _appositive_subject(tokens: list[str]) -> list[str]:
+    """"Tim Renner, the head of Universal Music Germany until last year, told ...": the name."""
+    lead = tokens
+    while lead and lead[0].lower() in {"but", "and", "however", "meanwhile", "yet", "so", ","}:
+        lead = lead[1:]
+    if "," not in lead[1:6]:
+        return []
+    head = lead[:lead.index(",", 1)]
+    return _name_run(head, from_end=False) if all(_capitalised(t) for t in head) else []
+
+
+def _appositive_mention(tokens: list[str]) -> list[str]:
+    """A person introduced anywhere as "Brian Gammage, vice-president of ...": the name."""
+    for i, t in enumerate(tokens[:-1]):
+        if t == "," and i >= 2 and tokens[i + 1][:1].islower() and tokens[i + 1] not in _VERBISH:
+            run = _name_run(tokens[max(0, i - 4):i], from_end=True)
+            if len(run) >= 2 and (len(run) == i or tokens[i - len(run) - 1].lower() not in _PLACE_PREP):
+                return run
+    return []
+
+
+def _quote_marks(sentence: str) -> list[str]:
+    return [c for c in sentence if c in '"“”']
+
+
+def _pronoun_subject(tokens: list[str]) -> bool:
+    """Whether the sentence's subject is "he" or "she" ("He added ...", "That said, he ...")."""
+    if tokens and tokens[0].lower() in _PRONOUNS:
+        return True
+    head = tokens[:5]
+    return "," in head and head.index(",") + 1 < len(tokens) and \
+        tokens[head.index(",") + 1].lower() in _PRONOUNS
+
+
+def attribute(sentences: list[str]) -> list[str | None]:
+    """The speaker of each sentence of one article (``None`` where nobody is quoted or reported)."""
+    tr = _Tracker()
+    speakers: list[Person | None] = [None] * len(sentences)
+    in_quote = False
+    quote_from = 0  # first sentence of the open quotation
+    prev_quoted = False
+    for i, s in enumerate(sentences):
+        tokens = _TOKEN.findall(s)
+        opens_quote = s.lstrip()[:1] in '"“'
+        if opens_quote or i - quote_from > MAX_QUOTE_SENTENCES:
+            in_quote = False  # a paragraph may reopen a quotation without closing the last one
+        starts_open = in_quote
+        marks = _quote_marks(s)
+        # the speech verbs outside quotation marks
+        who = None
+        depth = in_quote
+        outside: list[int] = []
+        for j, t in enumerate(tokens):
+            if t in ('"', _QUOTE_OPEN, _QUOTE_CLOSE):
+                depth = (t == _QUOTE_OPEN) or (t == '"' and not depth)
+                continue
+            if not depth:
+                outside.append(j)
+        text_outside = [tokens[j] for j in outside]
+        joined = " ".join(text_outside)
+        said = False
+        for m in _VERB.finditer(joined):
+            said = True
+            verb_index = len(joined[:m.start()].split())
+            verb = m.group(0)
+            before = text_outside[:verb_index]
+            after = text_outside[verb_index + len(verb.split()):]
+            who = _subject(tr, before, after, verb, tokens)
+            if who is not None:
+                break
+        if not said and not starts_open:
+            run = _name_run(tokens[:6], from_end=False)
+            run = run if len(run) >= 2 else _appositive_mention(tokens)
+            if len(run) >= 2:
+                tr.last = tr.person(run, run) or tr.last  # a new subject takes the focus
+        # quotation state after this sentence
+        for c in marks:
+            in_quote = (c == _QUOTE_OPEN) or (c == '"' and not in_quote)
+            if c == _QUOTE_CLOSE:
+                in_quote = False
+        if who is not None:
+            speakers[i] = who
+            tr.last = who
+            if starts_open:
+                for j in range(quote_from, i):
+                    speakers[j] = speakers[j] or who
+        elif starts_open or (opens_quote and prev_quoted):
+            speakers[i] = speakers[i - 1] if i else None
+        elif _pronoun_subject(tokens) and prev_quoted:
+            speakers[i] = tr.last
+        if not starts_open and in_quote:
+            quote_from = i
+        prev_quoted = speakers[i] is not None
+    return [p.name if p else None for p in speakers]
+
+
+_ASK = re.compile(
+    r"^\s*(?:what|how|why)\s+(?:did|does|do|has|have|had|is|was|were|would)\s+(?P<who>.+?)\s+"
+    r"(?:say|said|saying|tell|told|telling|think|thought|blame|claim|argue|warn|mean|reveal|"
+    r"admit|describe|predict|feel|believe|add|note|explain|stress|suggest|comment|make of)\b",
+    re.IGNORECASE)
+_ACCORDING = re.compile(r"according to\s+(?P<who>[^,?]+)", re.IGNORECASE)
+_VIEWS = re.compile(r"(?P<who>[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*)*)['’]s?\s+(?:views?|comments?|"
+                    r"remarks?|words|statements?|opinions?)\b")
+
+
+def asked_about(question: str) -> set[str]:
+    """The name words of the person a "what did X say" question asks about (empty otherwise)."""
+    m = _ASK.search(question) or _ACCORDING.search(question) or _VIEWS.search(question)
+    if not m:
+        return set()
+    words = re.findall(r"[A-Z][\w'’.\-]*", m.group("who"))
+    return {_clean(w) for w in words} - _TITLES - _NOT_NAMES
+
+
+def surname(speaker: str) -> str:
+    """The word of a speaker's name that questions are matched on ("galuzin")."""
+    return _clean(speaker.split()[-1])
+
+
+def matches(speaker: str | None, names: set[str]) -> bool:
+    """Whether ``speaker`` is the person named by ``names`` (their surname is among them)."""
+    return bool(speaker and names) and surname(speaker) in names

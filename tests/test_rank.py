@@ -1,0 +1,52 @@
+"""The ranking core: plain functions over arrays, lexical scores, and the fused ranker."""
+import numpy as np
+
+from qa import rank
+from qa.lexical import BM25, terms
+
+
+def test_fuse_weights_features():
+    feats = {"dense": np.array([0.5, 0.2], np.float32), "lex": np.array([0.0, 1.0], np.float32)}
+    assert np.allclose(rank.fuse(feats, {"dense": 1.0, "lex": 0.5}), [0.5, 0.7])
+    assert np.allclose(rank.fuse(feats, {"dense": 1.0, "missing": 3.0}), [0.5, 0.2])
+
+
+def test_neighbour_max_stays_inside_an_article():
+    scores = np.array([0.1, 0.9, 0.3, 0.8], np.float32)
+    row_doc = np.array([0, 0, 0, 1])
+    assert np.allclose(rank.neighbour_max(scores, row_doc), [0.9, 0.3, 0.9, 0.0])
+
+
+def test_distinct_drops_repeated_wire_copy():
+    texts = ["Shares rose 3%.", "shares  rose 3 %", "Profits fell."]
+    assert rank.distinct(np.array([0, 1, 2]), texts, 2) == [0, 2]
+
+
+def test_top_k_orders_best_first():
+    assert rank.top_k(np.array([0.1, 0.5, 0.3]), 2).tolist() == [1, 2]
+
+
+def test_terms_drop_stopwords_and_plurals():
+    assert terms("What did the Ministers say about Japan's rockets?") == ["minister", "japan", "rocket"]
+
+
+def test_bm25_is_normalised_and_prefers_rare_words():
+    texts = [terms(t) for t in ["Galuzin spoke in Tokyo", "Tokyo weather", "Tokyo markets rose"]]
+    bm = BM25(texts)
+    s = bm.scores(terms("Galuzin Tokyo"))
+    assert s.argmax() == 0 and 0 < s[0] <= 1 and s[1] < s[0]
+    assert not bm.scores(terms("nothing matches")).any()
+
+
+def test_ranker_puts_the_asked_speakers_statements_first(fake_encoder):
+    from qa.index import Index
+    from qa.types import Document
+
+    text = ("Russian envoy Mikhail Galuzin said relations were strained.\n"
+            '"We want dialogue," he noted.\n'
+            "Kremlin spokesman Dmitry Peskov said the claims were empty.\n"
+            "The weather in Tokyo was cold.")
+    index = Index.build([Document(id="a", title="Envoy speaks", text=text)], encoder=fake_encoder)
+    hits = index.search("What did Galuzin say?", k=4)
+    assert [h.speaker for h in hits[:2]] == ["Mikhail Galuzin", "Mikhail Galuzin"]
+    assert all(index.documents[0].text[h.start:h.end] == h.text for h in hits)
