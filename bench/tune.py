@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 
 import numpy as np
 
@@ -17,10 +18,11 @@ from bench import data
 from bench.cache import CachedEncoder
 from bench.score import norm
 
-FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker"]
+FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker", "lead",
+            "answer_type"]
 GRID = {"dense": [1.0], "doc": [0, 0.25, 0.5, 0.75], "neighbour": [0, 0.1, 0.2, 0.3],
         "lex": [0, 0.2, 0.4, 0.7], "doc_lex": [0, 0.2, 0.4], "title_lex": [0, 0.1, 0.2, 0.4],
-        "speaker": [0, 0.3, 0.6, 1.0]}
+        "speaker": [0], "lead": [0, 0.05, 0.1, 0.2], "answer_type": [0, 0.03, 0.06, 0.1]}
 CANDIDATES = 300
 
 
@@ -101,9 +103,16 @@ def main() -> int:
 
     encoder = CachedEncoder(load_encoder())
     wiki = prepare(data.wikiqa("dev"), encoder)
-    bbc = prepare(data.bbc("dev"), encoder)
     combos = np.array(list(itertools.product(*[GRID[f] for f in FEATURES])), np.float32)
-    w, b = evaluate(wiki, combos), evaluate(bbc, combos)
+    w = evaluate(wiki, combos)
+    if "--wikiqa-only" in sys.argv:
+        order = np.argsort(-w["fact:rr"])
+        for i in [*order[:10], 0]:
+            print(dict(zip(FEATURES, combos[i].tolist())), f"{w['fact:rr'][i]:.3f} "
+                  f"{w['fact:h1'][i]:.3f} {w['fact:h5'][i]:.3f}")
+        return 0
+    bbc = prepare(data.bbc("dev"), encoder)
+    b = evaluate(bbc, combos)
     # one objective: WikiQA MRR, BBC fact and context MRR and hit@5, BBC quote recall
     objective = (w["fact:rr"] + b["fact:rr"] + b["context:h5"] + b["fact:h5"]
                  + b["context:rr"] + 2 * b["quote:recall"]) / 7

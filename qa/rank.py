@@ -2,6 +2,8 @@
 touches disk."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 
@@ -40,7 +42,25 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 # Weights of the features in a sentence's score (``fuse``); tuned on WikiQA-dev and BBC dev
 # (bench/tune.py, figures in BENCHMARKS.md).
 WEIGHTS = {"dense": 1.0, "doc": 0.0, "neighbour": 0.0, "lex": 0.0, "doc_lex": 0.0,
-           "title_lex": 0.0, "speaker": 0.0}
+           "title_lex": 0.0, "speaker": 0.0, "lead": 0.0, "answer_type": 0.0}
+
+NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
+                    r"million|billion|dozen)\b", re.IGNORECASE)
+NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+(?: [A-Z][a-z]+)+")
+_WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|long|old|far|big|tall|high|fast|often)|when|"
+                           r"what (?:year|date|time|age|percentage|proportion)|in what year)\b",
+                           re.IGNORECASE)
+_WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose)\b", re.IGNORECASE)
+
+
+def answer_type(question: str, has_number: np.ndarray, has_name: np.ndarray) -> np.ndarray:
+    """1 for sentences holding the kind of thing the question asks for (a number or date for
+    "how many"/"when", a name for "who"), else 0."""
+    if _WANTS_NUMBER.search(question):
+        return has_number
+    if _WANTS_NAME.search(question):
+        return has_name
+    return np.zeros(len(has_number), np.float32)
 
 
 def fuse(features: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:

@@ -38,6 +38,9 @@ class Ranker:
         self.sentence_bm25 = BM25([terms(t) for t in self.texts])
         self.doc_bm25 = BM25([terms(title) + terms(text) for title, text, _ in docs])
         self.title_bm25 = BM25([terms(title) for title, _, _ in docs])
+        self.lead = (1.0 / (1.0 + self.row_sent)).astype(np.float32)  # articles lead with the news
+        self.has_number = np.array([bool(rank.NUMBER.search(t)) for t in self.texts], np.float32)
+        self.has_name = np.array([bool(rank.NAME.search(t)) for t in self.texts], np.float32)
         self.speakers = [s for doc in texts for s in attribute(doc)]
         self.surnames = np.array([surname(s) if s else "" for s in self.speakers], dtype=object)
 
@@ -59,6 +62,8 @@ class Ranker:
             "doc_lex": self.doc_bm25.scores(q_terms)[self.row_doc],
             "title_lex": self.title_bm25.scores(q_terms, )[self.row_doc],
             "speaker": speaker,
+            "lead": self.lead,
+            "answer_type": rank.answer_type(question, self.has_number, self.has_name),
         }
 
     def search(self, question: str, query: np.ndarray, k: int,
