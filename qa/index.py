@@ -197,7 +197,7 @@ class Index:
         from .answer import decide
 
         hits = self.search(question, k, doc_ids=doc_ids)
-        return Answer(question=question.strip(), hits=hits, answered=decide(hits))
+        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
 
     # ---- internals ----------------------------------------------------------------------
     def _hit(self, doc_id: str, i: int, score: float) -> Hit:
