@@ -180,8 +180,8 @@ class Index:
         """The ``k`` sentences that best answer ``question``, best first."""
         question = _check_question(question)
         k = _check_k(k)
-        with self._lock:
-            ranker, row_doc = self._ranker()
+        with self._lock:  # a consistent view: later adds and removes build a new one
+            ranker, row_doc, docs = self._ranker()
         if not len(ranker):
             return []
         query = self.encoder.encode([question])[0]
@@ -191,27 +191,16 @@ class Index:
             rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
             if not len(rows):
                 return []
-        return [self._hit(row_doc[r.row], int(ranker.row_sent[r.row]), r.score, r.speaker)
+        return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r.score, r.speaker)
                 for r in ranker.search(question, query, k, rows)]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
 
         hits = self.search(question, k, doc_ids=doc_ids)
-        return Answer(question=question.strip(), hits=hits, answered=decide(hits))
+        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
 
     # ---- internals ----------------------------------------------------------------------
-    def _hit(self, doc_id: str, i: int, score: float, speaker: str | None = None) -> Hit:
-        stored = self._docs[doc_id]
-        doc, spans = stored.document, stored.spans
-        span = spans[i]
-        lo = spans[max(0, i - CONTEXT_SENTENCES)].start
-        hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
-        return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc_id,
-                   title=doc.title, sentence=i, start=span.start, end=span.end,
-                   context=doc.text[lo:hi], context_start=lo, published=doc.published,
-                   source=doc.source, url=doc.url, speaker=speaker)
-
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim() if self._docs or self._encoder else 0), np.float32)
@@ -246,7 +235,8 @@ class Index:
         return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
 
     def _ranker(self):
-        """(the Ranker over all sentences, row -> doc id), rebuilt lazily after changes."""
+        """(the Ranker over all sentences, row -> doc id, doc id -> stored document), rebuilt
+        after a change, never changed in place."""
         if self._ranked is None:
             from .ranker import Ranker
 
@@ -255,19 +245,31 @@ class Index:
                      [(s.start, s.end) for s in self._docs[d].spans]) for d in ids]
             matrix = self._matrix() if ids else np.zeros((0, 1), np.float32)
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
-            self._ranked = (Ranker(docs, matrix), row_doc)
+            self._ranked = (Ranker(docs, matrix), row_doc, dict(self._docs))
         return self._ranked
 
     def _rows(self):
-        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.)"""
+        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.,
+        doc id -> stored document), rebuilt after a change, never changed in place."""
         if self._flat is None:
             ids = list(self._docs)
             flat = rank.flat_index(self._matrix(), self._dim() if ids else 1)
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
             row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
                 else np.zeros(0, np.int64)
-            self._flat = (flat, row_doc, row_sent)
+            self._flat = (flat, row_doc, row_sent, dict(self._docs))
         return self._flat
+
+
+def _hit(stored: StoredDoc, i: int, score: float, speaker: str | None = None) -> Hit:
+    doc, spans = stored.document, stored.spans
+    span = spans[i]
+    lo = spans[max(0, i - CONTEXT_SENTENCES)].start
+    hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
+    return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc.id, title=doc.title,
+               sentence=i, start=span.start, end=span.end, context=doc.text[lo:hi],
+               context_start=lo, published=doc.published, source=doc.source, url=doc.url,
+               speaker=speaker)
 
 
 def _check_document(doc: Document) -> None:
