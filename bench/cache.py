@@ -28,7 +28,7 @@ class CachedEncoder:
         if self.path.is_file():
             data = np.load(self.path)
             keys, vecs = data["keys"], data["vectors"]
-            self._index = {bytes(k): i for i, k in enumerate(keys)}
+            self._index = {k.tobytes(): i for i, k in enumerate(keys)}
             self._vectors = [vecs]
         self._flat: np.ndarray | None = None
 
@@ -36,7 +36,7 @@ class CachedEncoder:
         return hashlib.sha1((self.name + "\x00" + text).encode("utf-8", "surrogatepass")).digest()
 
     def _all(self) -> np.ndarray:
-        if self._flat is None or len(self._flat) != len(self._index):
+        if self._flat is None:
             self._flat = np.concatenate(self._vectors) if self._vectors else \
                 np.zeros((0, self.dim), np.float32)
             self._vectors = [self._flat]
@@ -47,7 +47,7 @@ class CachedEncoder:
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._index}.items())
         if missing:
             new = self.inner.encode([t for _, t in missing], progress=progress)
-            base = len(self._index)
+            base = sum(len(v) for v in self._vectors)  # rows so far (keys may repeat rows)
             for j, (k, _) in enumerate(missing):
                 self._index[k] = base + j
             self._vectors.append(np.asarray(new, np.float32))
@@ -60,7 +60,9 @@ class CachedEncoder:
         if not self._new:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(sorted(self._index, key=self._index.get), dtype="S20")
+        # (n, 20) bytes: numpy "S" strings would drop a digest's trailing zero bytes
+        keys = np.frombuffer(b"".join(sorted(self._index, key=self._index.get)),
+                             np.uint8).reshape(-1, 20)
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez(tmp, keys=keys, vectors=self._all())
         tmp.replace(self.path)

@@ -20,9 +20,9 @@ from bench.score import norm
 
 FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker", "lead",
             "answer_type"]
-GRID = {"dense": [1.0], "doc": [0, 0.25, 0.5, 0.75], "neighbour": [0, 0.1, 0.2, 0.3],
-        "lex": [0, 0.2, 0.4, 0.7], "doc_lex": [0, 0.2, 0.4], "title_lex": [0, 0.1, 0.2, 0.4],
-        "speaker": [0], "lead": [0, 0.05, 0.1, 0.2], "answer_type": [0, 0.03, 0.06, 0.1]}
+GRID = {"dense": [1.0], "doc": [0.25, 0.5, 0.75], "neighbour": [0.1, 0.2, 0.3],
+        "lex": [0, 0.2, 0.4], "doc_lex": [0.2, 0.4, 0.6], "title_lex": [0, 0.2, 0.4],
+        "speaker": [0, 0.5, 1.0], "lead": [0.05, 0.1, 0.2], "answer_type": [0.03, 0.06, 0.1]}
 CANDIDATES = 300
 
 
@@ -31,7 +31,7 @@ def prepare(corpus: data.Corpus, encoder) -> list[dict]:
 
     index = Index.build(corpus.documents, encoder=encoder)
     encoder.save()
-    ranker, _ = index._ranker()
+    ranker = index._ranker()[0]
     normed = [norm(t) for t in ranker.texts]
     qvecs = encoder.encode([q.text for q in corpus.questions])
     encoder.save()
