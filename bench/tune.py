@@ -20,9 +20,9 @@ from bench.score import norm
 
 FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker", "lead",
             "answer_type"]
-GRID = {"dense": [1.0], "doc": [0.25, 0.5, 0.75], "neighbour": [0.1, 0.2, 0.3],
-        "lex": [0, 0.2, 0.4], "doc_lex": [0.2, 0.4, 0.6], "title_lex": [0, 0.2, 0.4],
-        "speaker": [0, 0.5, 1.0], "lead": [0.05, 0.1, 0.2], "answer_type": [0.03, 0.06, 0.1]}
+GRID = {"dense": [1.0], "doc": [0.5], "neighbour": [0.1, 0.2, 0.3],
+        "lex": [0, 0.1, 0.2], "doc_lex": [0.5, 0.6, 0.8, 1.0], "title_lex": [0.2, 0.4],
+        "speaker": [1.0, 1.5, 2.0], "lead": [0.05, 0.1, 0.15], "answer_type": [0.1, 0.15, 0.2]}
 CANDIDATES = 300
 
 

@@ -178,27 +178,34 @@ class Index:
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` sentences that best answer ``question``, best first."""
+        return self._search(question, k, doc_ids)[0]
+
+    def _search(self, question: str, k: int, doc_ids: Sequence[str] | None):
+        """(hits, the evidence that the best one answers at all)."""
         question = _check_question(question)
         k = _check_k(k)
         with self._lock:  # a consistent view: later adds and removes build a new one
             ranker, row_doc, docs = self._ranker()
         if not len(ranker):
-            return []
+            return [], 0.0
         query = self.encoder.encode([question])[0]
         rows = None
         if doc_ids is not None:
             wanted = set(doc_ids)
             rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
             if not len(rows):
-                return []
-        return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r.score, r.speaker)
-                for r in ranker.search(question, query, k, rows)]
+                return [], 0.0
+        ranked = ranker.search(question, query, k, rows)
+        hits = [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r.score, r.speaker)
+                for r in ranked]
+        return hits, (ranked[0].evidence if ranked else 0.0)
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
 
-        hits = self.search(question, k, doc_ids=doc_ids)
-        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
+        hits, evidence = self._search(question, k, doc_ids)
+        return Answer(question=_check_question(question), hits=hits,
+                      answered=decide(hits, evidence))
 
     # ---- internals ----------------------------------------------------------------------
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:

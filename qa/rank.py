@@ -41,8 +41,16 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 # Weights of the features in a sentence's score (``fuse``); tuned on WikiQA-dev and BBC dev
 # (bench/tune.py, figures in BENCHMARKS.md).
-WEIGHTS = {"dense": 1.0, "doc": 0.0, "neighbour": 0.0, "lex": 0.0, "doc_lex": 0.0,
-           "title_lex": 0.0, "speaker": 0.0, "lead": 0.0, "answer_type": 0.0}
+# dense: the sentence's cosine; doc: its article's centroid cosine; neighbour: the better cosine of
+# the sentences beside it; lex / doc_lex / title_lex: BM25 of the sentence / article / title;
+# speaker: 1 when it is said by the person a "what did X say" question names; lead: 1/(1+position);
+# answer_type: 1 when it holds what the question asks for (a number, a name).
+WEIGHTS = {"dense": 1.0, "doc": 0.5, "neighbour": 0.3, "lex": 0.1, "doc_lex": 1.0,
+           "title_lex": 0.2, "speaker": 1.0, "lead": 0.1, "answer_type": 0.15}
+
+# The evidence that a sentence answers at all (qa.answer.decide): its own cosine plus how much of
+# the question its article holds word for word. Chosen on the dev `none` questions: see BENCHMARKS.md.
+EVIDENCE = {"dense": 1.0, "doc_lex": 1.0}
 
 NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
                     r"million|billion|dozen)\b", re.IGNORECASE)

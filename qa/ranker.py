@@ -20,6 +20,7 @@ class Ranked:
     row: int
     score: float
     speaker: str | None
+    evidence: float  # how well the sentence and its article match the question (answer.decide)
 
 
 class Ranker:
@@ -68,7 +69,9 @@ class Ranker:
 
     def search(self, question: str, query: np.ndarray, k: int,
                rows: np.ndarray | None = None) -> list[Ranked]:
-        scores = rank.fuse(self.features(question, query))
+        feats = self.features(question, query)
+        scores = rank.fuse(feats)
+        evidence = rank.fuse(feats, rank.EVIDENCE)
         if rows is not None:
             keep = np.full(len(scores), -np.inf, np.float32)
             keep[rows] = scores[rows]
@@ -76,7 +79,8 @@ class Ranker:
         best = rank.top_k(scores, min(len(scores), 4 * k + 20))
         best = best[np.isfinite(scores[best])]
         chosen = rank.distinct(best, self.texts, k)
-        return [Ranked(int(i), float(scores[i]), self.speakers[i]) for i in chosen]
+        return [Ranked(int(i), float(scores[i]), self.speakers[i], float(evidence[i]))
+                for i in chosen]
 
 
 def _centroids(matrix: np.ndarray, row_doc: np.ndarray, n_docs: int) -> np.ndarray:
