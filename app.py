@@ -38,7 +38,8 @@ CSS = """
 .qa-context summary { cursor: pointer; font-size: 0.85em; color: #446; }
 .qa-context p { font-size: 0.9em; }
 .qa-understood, .qa-nearest { font-size: 0.85em; color: #555; }
-.qa-sources { font-size: 0.85em; }
+.qa-sources { font-size: 0.85em; width: 100%; table-layout: fixed; overflow-wrap: anywhere; }
+.qa-sources th:first-child { width: 50%; }
 """
 
 

@@ -90,3 +90,27 @@ def test_upload_and_remove_through_the_handlers(app, home, tmp_path):
     status, stats, *_ = app.remove_articles(["upload/ports.txt"])
     assert "Removed 1" in status and stats.startswith("2 articles")
     assert not any(Path(home, "uploads").iterdir())
+
+
+def test_questions_reuse_the_loaded_index_and_model(app, home, fake_model):
+    app.respond("What did Peskov say?", [])
+    embedded = fake_model.encoded
+    for q in ("What did Galuzin say?", "what else?", "Who is the Kremlin spokesman?"):
+        app.respond(q, [])
+    assert fake_model.encoded == embedded + 3  # only the questions: nothing re-embedded or rebuilt
+
+
+def test_many_conversations_at_once_keep_their_own_subjects(app, home):
+    from concurrent.futures import ThreadPoolExecutor
+
+    people = ["Peskov", "Galuzin", "Kishida", "Biden"] * 4
+
+    def chat(name):
+        _, conv, _ = app.respond(f"What did {name} say?", [])
+        history, conv, _ = app.respond("and what did he say about NATO?", [], conv)
+        return name, conv.subject, history[1]["content"]
+
+    with ThreadPoolExecutor(8) as pool:
+        for name, subject, answer in pool.map(chat, people):
+            assert subject == name
+            assert f"Taken as: “What did {name} say about NATO?”" in answer
