@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+MAX_UPLOAD_MB = 1  # small, so the test of the limit uploads little
 START_TIMEOUT = 300  # seconds: the first start embeds the seeds with the real model
 
 
@@ -50,6 +51,7 @@ class Server:
         env = {k: v for k, v in os.environ.items()
                if k not in ("QA_SEEDS", "QA_INDEX", "QA_UPLOADS", "QA_MODEL")}
         env.update(QA_HOME=str(self.home), HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
+                   QA_MAX_UPLOAD_MB=str(MAX_UPLOAD_MB),
                    PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port",

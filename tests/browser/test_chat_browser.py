@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from .conftest import ask, open_page, screenshot
+from .conftest import MAX_UPLOAD_MB, ask, open_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,12 +86,15 @@ def test_uploaded_markup_article_is_searchable_and_inert(tab, server, tmp_path):
     page, watch = tab
     article = tmp_path / "zebra<script>.txt"
     article.write_text(PAYLOAD_ARTICLE)
-    page.locator("#qa-upload input[type=file]").set_input_files(str(article))
+    bad = tmp_path / "scan.txt"
+    bad.write_bytes(b"%PDF\x00\x01\x02 not text")
+    page.locator("#qa-upload input[type=file]").set_input_files([str(article), str(bad)])
     page.locator("#qa-add").click()
     page.wait_for_function(
         "document.querySelector('#qa-status textarea')?.value.includes('Added 1 article')")
     status = page.locator("#qa-status textarea").input_value()
     assert re.search(r"upload/zebra_?script\.txt", status), status  # the name, made safe
+    assert "Not added: scan.txt: looks like a binary file" in status
     assert "2 articles and" in page.locator("#qa-stats").inner_text()
     assert "Zebra council <img" in page.locator("#qa-sources").inner_text()
 
@@ -128,6 +131,15 @@ def test_uploaded_markup_article_is_searchable_and_inert(tab, server, tmp_path):
     assert page.locator("body").is_visible()  # the payload's <style> did not apply
 
 
+def test_an_upload_over_the_size_limit_is_refused_with_a_message(tab, server, tmp_path):
+    page, _ = tab
+    big = tmp_path / "big.txt"
+    big.write_text("Big\n" + "The sentence goes on. " * (MAX_UPLOAD_MB * 60_000))
+    page.locator("#qa-upload input[type=file]").set_input_files(str(big))
+    page.get_by_text("exceed the maximum allowed size").wait_for()
+    assert not (server.home / "uploads" / "big.txt").exists()
+
+
 def test_uploaded_article_survives_a_restart_and_can_be_removed(browser, server):
     server.restart()
     page, watch = open_page(browser, server)
@@ -145,3 +157,21 @@ def test_uploaded_article_survives_a_restart_and_can_be_removed(browser, server)
         assert watch.dialogs == [] and watch.foreign_requests() == []
     finally:
         page.context.close()
+
+
+def test_the_app_listens_on_loopback_only(server):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((REMOTE, 9))  # UDP: picks the outward interface, sends nothing
+            outward = probe.getsockname()[0]
+        except OSError:
+            pytest.skip("this machine has no network interface besides loopback")
+    if outward.startswith("127."):
+        pytest.skip("this machine has no network interface besides loopback")
+    with socket.socket() as s:
+        s.settimeout(5)
+        assert s.connect_ex((outward, server.port)) != 0, f"app reachable on {outward}"
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", server.port)) == 0
