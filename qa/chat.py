@@ -77,7 +77,7 @@ def subject_of(question: str) -> str | None:
     m = _WH_AUX_VERB.match(question)
     if m:
         x = m.group("x").strip()
-        if x and not _PRONOUN.fullmatch(x) and x.lower() not in {"it", "they", "you", "i", "we"}:
+        if x and not _PRONOUN.search(x) and x.lower() not in {"it", "you", "i", "we"}:
             return x
     words = _WORD.findall(question)
     run: list[str] = []
@@ -112,13 +112,19 @@ def understand(message: str, conversation: Conversation) -> Turn:
                 query = f"{prior.rstrip(' ?')} {new}?"
             return Turn(text, query, rewritten=True)
         pronoun = _PRONOUN.search(text)
-        if pronoun:
+        if pronoun and not _has_own_subject(text):
             word = pronoun.group(1).lower()
             name = f"{subject}’s" if word in _POSSESSIVE else subject
             query = text[:pronoun.start()] + name + text[pronoun.end():]
             query = re.sub(r"^\s*(and|so|also)\s+", "", query, flags=re.I)
             return Turn(text, query[:1].upper() + query[1:], rewritten=True)
     return Turn(text, text)
+
+
+def _has_own_subject(text: str) -> bool:
+    """ "What did Peskov say about his country?" names its subject: "his" is Peskov's."""
+    m = _WH_AUX_VERB.match(text)
+    return bool(m) and not _PRONOUN.search(m.group("x"))
 
 
 def _switch(text: str) -> re.Match | None:

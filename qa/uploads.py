@@ -126,6 +126,8 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
             return report
         index.save()
     report.added = result.added + result.updated
+    log.info("uploaded: %d articles added, %d sentences embedded", len(report.added),
+             result.sentences)
     report.unchanged = result.unchanged
     report.errors.extend(f"{d}: no sentence to index" for d in result.empty)
     return report
@@ -141,6 +143,7 @@ def remove(index: Index, doc_ids: Iterable[str], folder: Path | None = None) -> 
         if not removed:
             return []
         index.save()
+        log.info("removed %d articles: %s", len(removed), ", ".join(removed))
         still = {_file_of(d.origin) for d in index.documents}
     for doc_id in removed:
         path = _file_of(origins.get(doc_id))

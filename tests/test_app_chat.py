@@ -53,6 +53,8 @@ def test_pronoun_follow_up_is_about_the_earlier_subject():
     assert turns[1].query == "What did the Kremlin spokesman say?"
     turns, _ = talk(["What did Galuzin say?", "what did his colleagues say?"])
     assert turns[1].query == "What did Galuzin’s colleagues say?"
+    turns, _ = talk(["What did Galuzin say?", "who is he?"])
+    assert turns[1].query == "Who is Galuzin?"
 
 
 def test_what_about_switches_subject_and_about_narrows():
@@ -64,6 +66,8 @@ def test_what_about_switches_subject_and_about_narrows():
 def test_a_new_question_is_asked_as_it_is():
     turns, _ = talk(["What did Galuzin say?", "Who is the Kremlin spokesman?"])
     assert turns[1].query == "Who is the Kremlin spokesman?" and not turns[1].rewritten
+    turns, _ = talk(["What did Galuzin say?", "What did Peskov say about his country?"])
+    assert not turns[1].rewritten  # "his" is Peskov's: the question names its own subject
     turns, _ = talk(["and what did he say about NATO?"])  # nothing earlier to refer to
     assert turns[0].query == "and what did he say about NATO?" and not turns[0].rewritten
 
