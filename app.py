@@ -47,10 +47,12 @@ def respond(message: str, history: list | None, conversation: Conversation | Non
             k: int = DEFAULT_K, articles: list[str] | None = None):
     """Answer ``message``: returns the chat history with the question and answer added, the
     conversation to keep, and an empty text box."""
+    if not (message or "").strip():
+        return list(history or []), conversation or Conversation(), ""
     html, conversation = reply(default_index(), message, conversation, k=int(k),
                                doc_ids=articles or None)
     history = list(history or []) + [
-        {"role": "user", "content": render.question_html(message or "")},
+        {"role": "user", "content": render.question_html(message)},
         {"role": "assistant", "content": html}]
     return history, conversation, ""
 

@@ -52,6 +52,11 @@ def test_respond_shows_question_text_as_text(app, home):
                                   '![p](http://198.51.100.7/p.png)</span>')
 
 
+def test_an_empty_message_adds_nothing(app, home):
+    history, conv, _ = app.respond("What did Peskov say?", [])
+    assert app.respond("   ", history, conv) == (history, conv, "")
+
+
 def test_conversations_do_not_mix(app, home):
     _, alice, _ = app.respond("What did Peskov say?", [])
     _, bob, _ = app.respond("What did Galuzin say?", [])
