@@ -38,8 +38,9 @@ CSS = """
 .qa-context summary { cursor: pointer; font-size: 0.85em; color: #446; }
 .qa-context p { font-size: 0.9em; }
 .qa-understood, .qa-nearest { font-size: 0.85em; color: #555; }
-.qa-sources { font-size: 0.85em; width: 100%; table-layout: fixed; overflow-wrap: anywhere; }
-.qa-sources th:first-child { width: 50%; }
+.qa-sources { font-size: 0.85em; width: 100%; table-layout: fixed; overflow-wrap: break-word; }
+.qa-sources th:first-child { width: 42%; }
+.qa-sources th:last-child { width: 22%; }
 """
 
 
