@@ -19,10 +19,10 @@ from bench.cache import CachedEncoder
 from bench.score import norm
 
 FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker", "lead",
-            "answer_type"]
-GRID = {"dense": [1.0], "doc": [0.5], "neighbour": [0.1, 0.2, 0.3],
-        "lex": [0, 0.1, 0.2], "doc_lex": [0.5, 0.6, 0.8, 1.0], "title_lex": [0.2, 0.4],
-        "speaker": [1.0, 1.5, 2.0], "lead": [0.05, 0.1, 0.15], "answer_type": [0.1, 0.15, 0.2]}
+            "answer_type", "doc_bm25"]
+GRID = {"dense": [1.0], "doc": [0.5], "neighbour": [0.3],
+        "lex": [0.0], "doc_lex": [1.0], "title_lex": [0.2],
+        "speaker": [1.0], "lead": [0.1], "answer_type": [0.15], "doc_bm25": [0.0]}
 CANDIDATES = 300
 
 
@@ -79,17 +79,21 @@ def evaluate(prepared: list[dict], W: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def top_scores(prepared: list[dict], w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(best fused score of each question, whether it is answerable)."""
-    return (np.array([float((p["F"] @ w).max()) for p in prepared]),
+    """(evidence (qa.rank.EVIDENCE) of each question's best sentence under weights ``w``,
+    whether the question is answerable)."""
+    from qa.rank import EVIDENCE
+
+    e = np.array([EVIDENCE.get(f, 0.0) for f in FEATURES], np.float32)
+    return (np.array([float(p["F"][int((p["F"] @ w).argmax())] @ e) for p in prepared]),
             np.array([p["q"].type != "none" for p in prepared]))
 
 
 def abstention(sets: dict[str, list[dict]], w: np.ndarray) -> None:
-    """For thresholds on the best score: share of answerable questions still answered and of
+    """For thresholds on the best sentence's evidence: share of answerable questions still answered and of
     `none` questions abstained, per dev set."""
     tops = {name: top_scores(p, w) for name, p in sets.items()}
     print("threshold | " + " | ".join(f"{n}: answered, abstained" for n in tops))
-    for thr in np.arange(0.30, 0.90, 0.02):
+    for thr in np.arange(0.70, 1.40, 0.02):
         cells = []
         for name, (top, ok) in tops.items():
             cells.append(f"{(top[ok] >= thr).mean():.3f}, {(top[~ok] < thr).mean():.3f}")

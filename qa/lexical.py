@@ -1,8 +1,10 @@
 """Lexical matching: BM25 over sentences and over whole articles, as sparse matrices.
 
 Dense sentence embeddings miss rare names and numbers that a question shares word for word with
-its answer; BM25 catches those. Scores are divided by the most a query could score (every term at
-saturation), so they fall in [0, 1] and mean the same across questions.
+its answer; BM25 catches those. Each term's BM25 weight is capped at 1 (about one occurrence in a
+text of average length) and the sum is divided by the query's total idf, so a score is the share
+of the question's words, weighted by rarity, that a text holds: 0 to 1, comparable across
+questions.
 """
 from __future__ import annotations
 
@@ -76,9 +78,12 @@ class BM25:
         return np.array(sorted({self.vocab[t] for t in query_terms if t in self.vocab
                                 and self.vocab[t] < len(self.idf)}), np.int64)
 
-    def scores(self, query_terms: Sequence[str], idf: np.ndarray | None = None) -> np.ndarray:
-        """Normalised BM25 of every text: 0 (no query term) to 1 (every term, saturated).
-        ``idf`` (per vocabulary id) overrides this collection's own."""
+    def scores(self, query_terms: Sequence[str], idf: np.ndarray | None = None, *,
+               capped: bool = True) -> np.ndarray:
+        """Capped, normalised BM25 of every text: 0 (no query term) to 1 (every term).
+        ``idf`` (per vocabulary id) overrides this collection's own. ``capped=False``: plain
+        BM25 divided by the most it could reach (every term saturated), so a text scores high
+        only where the question's words recur."""
         n = self.matrix.shape[1]
         ids = self.query_ids(query_terms)
         unique = set(query_terms)
@@ -90,5 +95,8 @@ class BM25:
         best = float(q_idf.sum() + (len(unique) - len(ids)) * (idf.max() if len(idf) else 1.0))
         if not len(ids) or best <= 0:
             return np.zeros(n, np.float32)
-        raw = self.matrix[ids].T @ q_idf
-        return np.asarray(raw, np.float32).ravel() / (best * (K1 + 1))
+        sub = self.matrix[ids]  # a copy: capping it leaves the index as it is
+        if not capped:
+            return np.asarray(sub.T @ q_idf, np.float32).ravel() / (best * (K1 + 1))
+        sub.data = np.minimum(sub.data, 1.0)  # a term counts fully once it occurs about once
+        return np.asarray(sub.T @ q_idf, np.float32).ravel() / best

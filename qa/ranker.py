@@ -61,6 +61,7 @@ class Ranker:
             "neighbour": rank.neighbour_max(dense, self.row_doc),
             "lex": self.sentence_bm25.scores(q_terms),
             "doc_lex": self.doc_bm25.scores(q_terms)[self.row_doc],
+            "doc_bm25": self.doc_bm25.scores(q_terms, capped=False)[self.row_doc],
             "title_lex": self.title_bm25.scores(q_terms, )[self.row_doc],
             "speaker": speaker,
             "lead": self.lead,
@@ -72,6 +73,7 @@ class Ranker:
         feats = self.features(question, query)
         scores = rank.fuse(feats)
         evidence = rank.fuse(feats, rank.EVIDENCE)
+        scores = rank.focus_speaker(scores, feats["speaker"], self.row_doc)
         if rows is not None:
             keep = np.full(len(scores), -np.inf, np.float32)
             keep[rows] = scores[rows]
@@ -79,7 +81,8 @@ class Ranker:
         best = rank.top_k(scores, min(len(scores), 4 * k + 20))
         best = best[np.isfinite(scores[best])]
         chosen = rank.distinct(best, self.texts, k)
-        return [Ranked(int(i), float(scores[i]), self.speakers[i], float(evidence[i]))
+        scale = rank.score_scale()  # reported scores: a weighted mean of features, 0 to 1
+        return [Ranked(int(i), float(scores[i]) / scale, self.speakers[i], float(evidence[i]))
                 for i in chosen]
 
 

@@ -50,3 +50,12 @@ def test_ranker_puts_the_asked_speakers_statements_first(fake_encoder):
     hits = index.search("What did Galuzin say?", k=4)
     assert [h.speaker for h in hits[:2]] == ["Mikhail Galuzin", "Mikhail Galuzin"]
     assert all(index.documents[0].text[h.start:h.end] == h.text for h in hits)
+
+
+def test_focus_speaker_lifts_the_speakers_sentences_in_the_best_article_only():
+    scores = np.array([0.9, 0.5, 0.2, 0.8, 0.1], np.float32)
+    speaker = np.array([0, 1, 1, 1, 0], np.float32)
+    row_doc = np.array([0, 0, 0, 1, 1])
+    out = rank.focus_speaker(scores, speaker, row_doc, bonus=1.0)
+    assert np.allclose(out, [0.9, 0.5, 0.2, 1.8, 0.1])
+    assert np.allclose(rank.focus_speaker(scores, np.zeros(5), row_doc), scores)
