@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import rank, store
+from . import store
 from .encoders import Encoder, load_encoder, model_name
 from .errors import IndexFileError, InputError
 from .splitter import SPLITTER_VERSION, split_document
@@ -56,8 +56,7 @@ class Index:
         self._vectors: dict[str, np.ndarray] = {}
         self.extra: dict = {}
         self._lock = threading.RLock()
-        self._flat = None  # (matrix, row_doc, row_sentence), built lazily after changes
-        self._ranked = None  # (Ranker, row -> doc id), built lazily after changes
+        self._ranked = None  # (Ranker, row -> doc id, docs), built lazily after changes
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -146,7 +145,7 @@ class Index:
                 self._docs[doc.id] = StoredDoc(doc, digest, spans)
                 self._vectors[doc.id] = vectors[row:row + len(spans)]
                 row += len(spans)
-            self._flat = self._ranked = None
+            self._ranked = None
         report.sentences = len(texts)
         return report
 
@@ -159,7 +158,7 @@ class Index:
                     self._vectors.pop(doc_id, None)
                     removed.append(doc_id)
             if removed:
-                self._flat = self._ranked = None
+                self._ranked = None
         return removed
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -254,18 +253,6 @@ class Index:
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
             self._ranked = (Ranker(docs, matrix), row_doc, dict(self._docs))
         return self._ranked
-
-    def _rows(self):
-        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.,
-        doc id -> stored document), rebuilt after a change, never changed in place."""
-        if self._flat is None:
-            ids = list(self._docs)
-            flat = rank.flat_index(self._matrix(), self._dim() if ids else 1)
-            row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
-            row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
-                else np.zeros(0, np.int64)
-            self._flat = (flat, row_doc, row_sent, dict(self._docs))
-        return self._flat
 
 
 def _hit(stored: StoredDoc, i: int, score: float, speaker: str | None = None) -> Hit:
