@@ -112,25 +112,24 @@ def _save(path: Path, snap: Snapshot) -> None:
     _remove_old_generations(path, keep=gen)
 
 
-def load(path: Path) -> Snapshot:
+def load(path: Path, attempts: int = 3) -> Snapshot:
     """The saved index. When a writer replaces the generation between reading the manifest and
-    reading its files, the new generation is read instead (once)."""
+    reading its files, the new generation is read instead (up to ``attempts`` reads)."""
     manifest = read_manifest(path)
-    try:
-        return _load(path, manifest)
-    except FileNotFoundError:
-        newer = read_manifest(path)
-        if newer["generation"] == manifest["generation"]:
-            raise IndexFileError(f"index at {path} is damaged: its generation folder "
-                                 f"{manifest['generation']}/ or a file in it is missing; "
-                                 f"{rebuild_hint(path)}") from None
-    except OSError as e:
-        raise IndexFileError(f"index at {path} cannot be read ({e.strerror or e}); check the "
-                             f"folder's permissions, or {rebuild_hint(path)}") from None
-    try:
-        return _load(path, newer)
-    except OSError:
-        raise IndexFileError(f"index at {path} changed while being opened; try again") from None
+    for _ in range(attempts):
+        try:
+            return _load(path, manifest)
+        except FileNotFoundError:
+            newer = read_manifest(path)
+            if newer["generation"] == manifest["generation"]:
+                raise IndexFileError(f"index at {path} is damaged: its generation folder "
+                                     f"{manifest['generation']}/ or a file in it is missing; "
+                                     f"{rebuild_hint(path)}") from None
+            manifest = newer
+        except OSError as e:
+            raise IndexFileError(f"index at {path} cannot be read ({e.strerror or e}); check the "
+                                 f"folder's permissions, or {rebuild_hint(path)}") from None
+    raise IndexFileError(f"index at {path} changed {attempts} times while being opened; try again")
 
 
 def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
