@@ -183,8 +183,8 @@ class Index:
         """The ``k`` sentences that best answer ``question``, best first."""
         question = _check_question(question)
         k = _check_k(k)
-        with self._lock:
-            flat, row_doc, row_sent = self._rows()
+        with self._lock:  # a consistent view: later adds and removes build a new one
+            flat, row_doc, row_sent, docs = self._rows()
         if not flat.ntotal:
             return []
         query = self.encoder.encode([question])[0]
@@ -195,26 +195,15 @@ class Index:
             if not len(rows):
                 return []
         scores, best = rank.search_flat(flat, query, k, rows)
-        return [self._hit(row_doc[i], int(row_sent[i]), float(s)) for s, i in zip(scores, best)]
+        return [_hit(docs[row_doc[i]], int(row_sent[i]), float(s)) for s, i in zip(scores, best)]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
 
         hits = self.search(question, k, doc_ids=doc_ids)
-        return Answer(question=question.strip(), hits=hits, answered=decide(hits))
+        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
 
     # ---- internals ----------------------------------------------------------------------
-    def _hit(self, doc_id: str, i: int, score: float) -> Hit:
-        stored = self._docs[doc_id]
-        doc, spans = stored.document, stored.spans
-        span = spans[i]
-        lo = spans[max(0, i - CONTEXT_SENTENCES)].start
-        hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
-        return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc_id,
-                   title=doc.title, sentence=i, start=span.start, end=span.end,
-                   context=doc.text[lo:hi], context_start=lo, published=doc.published,
-                   source=doc.source, url=doc.url)
-
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim() if self._docs or self._encoder else 0), np.float32)
@@ -249,15 +238,26 @@ class Index:
         return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
 
     def _rows(self):
-        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.)"""
+        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.,
+        doc id -> stored document), rebuilt after a change, never changed in place."""
         if self._flat is None:
             ids = list(self._docs)
             flat = rank.flat_index(self._matrix(), self._dim() if ids else 1)
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
             row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
                 else np.zeros(0, np.int64)
-            self._flat = (flat, row_doc, row_sent)
+            self._flat = (flat, row_doc, row_sent, dict(self._docs))
         return self._flat
+
+
+def _hit(stored: StoredDoc, i: int, score: float) -> Hit:
+    doc, spans = stored.document, stored.spans
+    span = spans[i]
+    lo = spans[max(0, i - CONTEXT_SENTENCES)].start
+    hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
+    return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc.id, title=doc.title,
+               sentence=i, start=span.start, end=span.end, context=doc.text[lo:hi],
+               context_start=lo, published=doc.published, source=doc.source, url=doc.url)
 
 
 def _check_document(doc: Document) -> None:
