@@ -5,6 +5,7 @@
                            fingerprint, and which generation folder is current
       g000007/documents.jsonl   one article a line, with its sentence spans
       g000007/vectors.faiss     the sentence vectors (FAISS), in document order
+      .lock                held (flock) by a save, so saves to one folder take turns
 
 A save writes a new generation folder, then replaces manifest.json atomically (write, fsync,
 rename). A crash at any point leaves the previous manifest pointing at the previous, complete
