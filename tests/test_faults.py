@@ -89,7 +89,7 @@ class _Lines(threading.Thread):
 
     def wait_for(self, word: str, proc: subprocess.Popen, timeout: float = 120) -> None:
         end = time.monotonic() + timeout
-        while not any(line[0] == word for line in self.lines if line):
+        while not any(line[0] == word for line in list(self.lines) if line):
             if proc.poll() is not None or time.monotonic() > end:
                 raise AssertionError(f"child never said {word!r}: {proc.stderr.read()[-2000:]}")
             time.sleep(0.005)
@@ -106,7 +106,11 @@ def kill_randomly(path: Path, kills: int, seed: int) -> Counter:
         out = _Lines(proc.stdout)
         out.start()
         out.wait_for("ready", proc)
-        time.sleep(rng.uniform(0, 0.6))
+        if rng.random() < 0.5:  # any moment: mostly lands in ingest, the longer phase
+            time.sleep(rng.uniform(0, 0.6))
+        else:  # aim at the save: a moment within its first few milliseconds
+            out.wait_for("save", proc)
+            time.sleep(rng.uniform(0, 0.02))
         proc.kill()
         assert proc.wait(timeout=60) == -9, proc.stderr.read()[-2000:]
         out.join(timeout=10)
