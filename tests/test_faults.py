@@ -146,6 +146,7 @@ def test_killed_at_every_file_system_step_of_a_save(tmp_path):
         assert step in (prior, prior + 1)
         seen[(crashed.split()[1], "new" if step > prior else "old")] += 1
         n += 1
+    print(f"\n{n} crash points: " + ", ".join(f"{a} {b}: {c}" for (a, b), c in sorted(seen.items())))
     assert n >= 8, f"only {n} crash points: is the child still crashing inside save?"
     assert {k[1] for k in seen} == {"old", "new"}  # some points before the swap, some after
     state_on_disk(path)
