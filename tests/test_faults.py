@@ -192,7 +192,7 @@ def small_disk(tmp_path):
 def _fill(disk: Path, leave: int) -> Path:
     """Fill the disk, then free ``leave`` bytes."""
     filler = disk / "filler"
-    with open(filler, "wb") as fh:
+    with open(filler, "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(b"\0" * 65536)
