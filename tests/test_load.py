@@ -170,15 +170,17 @@ def run_load(url: str, tmp_path: Path, users: int, questions: int, upload_articl
     start = threading.Barrier(users + 1)
     with ThreadPoolExecutor(max_workers=users + 1) as pool:
         futures = [pool.submit(_user, url, n, questions, result, start) for n in range(users)]
+        if upload_articles:  # the people start asking once the upload is being indexed
+            uploading = pool.submit(_upload, url, upload, window)
+            futures.append(uploading)
+            while "start" not in window and not uploading.done():
+                time.sleep(0.05)
+            time.sleep(0.5)
         start.wait()
-        t0 = time.monotonic()
-        time.sleep(1.0)  # let the chat traffic build up first
-        if upload_articles:
-            futures.append(pool.submit(_upload, url, upload, window))
         for f in futures:
             f.result()
-        wall = time.monotonic() - t0
     all_lat = [e - s for s, e in result.latencies]
+    wall = max(e for _, e in result.latencies) - min(s for s, _ in result.latencies)
     during = [e - s for s, e in result.latencies
               if window and s < window["end"] and e > window["start"]]
     report = {
