@@ -169,6 +169,16 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
                     vectors=vectors, extra=extra)
 
 
+def set_aside(path: Path) -> Path:
+    """Move a damaged index folder out of the way, files and all: ``index.damaged-1``, ..."""
+    n = 1
+    while path.with_name(f"{path.name}.damaged-{n}").exists():
+        n += 1
+    target = path.with_name(f"{path.name}.damaged-{n}")
+    path.rename(target)
+    return target
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     f = path / MANIFEST
     if not f.is_file():

@@ -184,3 +184,25 @@ def test_a_damaged_index_is_rebuilt_by_the_advised_command(saved, tmp_path, monk
     assert main(["ingest", "--rebuild", "--index", str(saved), str(article)]) == 0
     index = Index.open(saved, encoder=FakeEncoder())
     assert [d.id for d in index.documents] == ["harbour.txt"]
+
+
+def test_a_damaged_default_index_is_kept_aside_not_overwritten(isolated_home, monkeypatch, caplog):
+    """The default index is rebuilt from seeds/ when damaged; the damaged one, which may hold
+    uploaded articles that seeds/ does not, is moved aside with its files, not deleted."""
+    from qa import default, encoders
+
+    monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
+    monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
+    (isolated_home / "seeds" / "a.txt").write_text("Harbour\n\n" + DOCS[0].text, encoding="utf-8")
+    index = default.default_index()
+    index.add([Document(id="upload/mine.txt", text="My own article. It matters to me.")])
+    index.save()
+    path = isolated_home / "index"
+    damaged = _gen(path) / "vectors.faiss"
+    damaged.write_bytes(damaged.read_bytes()[:-8] + b"\x3f" * 8)
+    default.reset()
+    rebuilt = default.default_index()
+    assert [d.id for d in rebuilt.documents] == ["a.txt"]
+    aside = isolated_home / "index.damaged-1"
+    assert "upload/mine.txt" in (_gen(aside) / "documents.jsonl").read_text()
+    assert "index.damaged-1" in caplog.text and "qa ingest" in caplog.text
