@@ -16,7 +16,6 @@ pickled or executed: JSON, and FAISS's own format.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -61,8 +60,13 @@ def rebuild_hint(path: Path) -> str:
 
 
 def save(path: Path, snap: Snapshot) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    with _locked(path):  # two writers on one folder would pick the same generation name
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        lock = open(path / LOCK, "a+b")
+    except OSError as e:  # e.g. a read-only folder: the caller may go on from memory
+        raise _save_error(path, e) from None
+    with lock:
+        _flock(lock)  # two writers on one folder would pick the same generation name
         _save(path, snap)
 
 
@@ -107,10 +111,14 @@ def _save(path: Path, snap: Snapshot) -> None:
             for leftover in (tmp, path / gen):
                 shutil.rmtree(leftover, ignore_errors=True)
             tmp_manifest.unlink(missing_ok=True)
-        raise IndexFileError(f"could not save the index to {path}: {e.strerror or e}; the previous "
-                             "index there is untouched. Free some disk space or choose another "
-                             "--index folder") from None
+        raise _save_error(path, e) from None
     _remove_old_generations(path, keep=gen)
+
+
+def _save_error(path: Path, e: OSError) -> IndexFileError:
+    return IndexFileError(f"could not save the index to {path}: {e.strerror or e}; the previous "
+                          "index there is untouched. Free some disk space or choose another "
+                          "--index folder")
 
 
 def load(path: Path, attempts: int = 3) -> Snapshot:
@@ -228,20 +236,14 @@ def _stored_doc(line: str) -> StoredDoc:
     return StoredDoc(doc, row["hash"], spans)
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive lock on ``path/.lock`` (released by the OS if the process dies)."""
+def _flock(fh) -> None:
+    """An exclusive lock on the open lock file, released when it is closed (or the process
+    dies)."""
     try:
         import fcntl
     except ImportError:  # not on POSIX: saves do not take turns
-        yield
         return
-    with open(path / LOCK, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
 
 
 def _write(p: Path, data: bytes) -> None:

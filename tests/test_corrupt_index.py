@@ -9,7 +9,6 @@ import pytest
 
 from fakes import FakeEncoder
 from qa import Document, Index, IndexFileError
-from qa import store
 
 DOCS = [
     Document(id="a1", title="Harbour", text="The harbour reopened on Monday. Ferries sailed at "

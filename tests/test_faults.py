@@ -247,6 +247,28 @@ def test_full_disk_in_the_cli_is_one_line(tmp_path, small_disk, monkeypatch, cap
     assert last.startswith("qa: error: could not save")  # one line, after the progress bar
 
 
+def test_a_read_only_disk_still_answers_and_says_why_it_cannot_save(small_disk):
+    path = small_disk / "index"
+    Index.build(state_docs(1), path, encoder=FakeEncoder())
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    index = Index.open(path, encoder=FakeEncoder())
+    assert index.search("harbour council", k=1)
+    index.add(state_docs(2)[:1])
+    with pytest.raises(IndexFileError, match="could not save .* Read-only file system"):
+        index.save()
+    assert {d.id for d in Index.open(path, encoder=FakeEncoder()).documents} == \
+        {d.id for d in state_docs(1)}  # the index on disk is readable and unchanged
+
+
+def test_a_lock_file_that_cannot_be_opened_is_a_save_error(tmp_path):
+    path = tmp_path / "index"
+    index = Index.build(state_docs(1), path, encoder=FakeEncoder())
+    (path / store.LOCK).unlink()
+    (path / store.LOCK).mkdir()
+    with pytest.raises(IndexFileError, match="could not save"):
+        index.save()
+
+
 # ---- two writers, and a reader during a swap ------------------------------------------------
 
 def test_two_processes_saving_at_once_never_corrupt_it(tmp_path):
