@@ -73,10 +73,7 @@ def test_any_name_built_from_path_pieces_stays_in_the_folder(tmp_path_factory, p
 
 @pytest.mark.parametrize("planted", [
     ["article.txt"],
-    pytest.param([".article.txt.part"], marks=pytest.mark.xfail(
-        strict=True, reason="uploads.keep copies to a fixed temporary name with shutil.copyfile, "
-        "which follows a link planted there; create it with O_EXCL|O_NOFOLLOW (tempfile.mkstemp "
-        "in the folder) and drop this mark")),
+    [".article.txt.part"],
     ["article.txt", ".article.txt.part"],
 ])
 def test_a_symlink_in_the_folder_is_not_written_through(tmp_path, src, planted):
