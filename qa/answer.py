@@ -4,16 +4,17 @@ from __future__ import annotations
 from .types import Hit
 
 # The corpus is taken to answer when the best sentence's evidence (qa.rank.EVIDENCE: its cosine
-# with the question plus the share of the question's words, weighted by rarity, that its article
-# holds) reaches this. Chosen on WikiQA-dev and BBC dev (bench/tune.py): the highest value that
-# still answers >= 90% of the answerable questions of both; see BENCHMARKS.md for what it abstains.
+# with the question, plus BM25 of its article for the question's words, plus a little when it is
+# said by the person the question names) reaches this. Chosen on WikiQA-dev and BBC dev
+# (bench/tune.py): about the highest value that still answers 90% of the answerable questions of
+# both; BENCHMARKS.md gives what it abstains on.
 ANSWER_THRESHOLD = 1.0
 
 
-def decide(hits: list[Hit], evidence: float | None = None,
-           threshold: float = ANSWER_THRESHOLD) -> bool:
-    """Whether ``hits`` answer the question. ``evidence`` is the ranker's evidence for the best
-    hit; without it the best hit's score stands in."""
+def decide(hits: list[Hit], threshold: float = ANSWER_THRESHOLD) -> bool:
+    """Whether ``hits`` (best first) answer the question: the best hit's evidence, or its score
+    where the ranker gave none, reaches ``threshold``."""
     if not hits:
         return False
-    return (hits[0].score if evidence is None else evidence) >= threshold
+    best = hits[0]
+    return (best.score if best.evidence is None else best.evidence) >= threshold

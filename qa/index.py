@@ -15,6 +15,7 @@ from . import store
 from .encoders import Encoder, load_encoder, model_name
 from .errors import IndexFileError, InputError
 from .splitter import SPLITTER_VERSION, split_document
+from .ranker import Ranked, Ranker
 from .store import Snapshot, StoredDoc
 from .types import Answer, Document, Hit, Span
 
@@ -181,34 +182,27 @@ class Index:
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` sentences that best answer ``question``, best first."""
-        return self._search(question, k, doc_ids)[0]
-
-    def _search(self, question: str, k: int, doc_ids: Sequence[str] | None):
-        """(hits, the evidence that the best one answers at all)."""
         question = _check_question(question)
         k = _check_k(k)
         with self._lock:  # a consistent view: later adds and removes build a new one
             ranker, row_doc, docs = self._ranker()
         if not len(ranker):
-            return [], 0.0
+            return []
         query = self.encoder.encode([question])[0]
         rows = None
         if doc_ids is not None:
             wanted = set(doc_ids)
             rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
             if not len(rows):
-                return [], 0.0
-        ranked = ranker.search(question, query, k, rows)
-        hits = [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r.score, r.speaker)
-                for r in ranked]
-        return hits, (ranked[0].evidence if ranked else 0.0)
+                return []
+        return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
+                for r in ranker.search(question, query, k, rows)]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
 
-        hits, evidence = self._search(question, k, doc_ids)
-        return Answer(question=_check_question(question), hits=hits,
-                      answered=decide(hits, evidence))
+        hits = self.search(question, k, doc_ids=doc_ids)
+        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
 
     # ---- internals ----------------------------------------------------------------------
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
@@ -248,8 +242,6 @@ class Index:
         """(the Ranker over all sentences, row -> doc id, doc id -> stored document), rebuilt
         after a change, never changed in place."""
         if self._ranked is None:
-            from .ranker import Ranker
-
             ids = list(self._docs)
             docs = [(self._docs[d].document.title or "", self._docs[d].document.text,
                      [(s.start, s.end) for s in self._docs[d].spans]) for d in ids]
@@ -259,15 +251,15 @@ class Index:
         return self._ranked
 
 
-def _hit(stored: StoredDoc, i: int, score: float, speaker: str | None = None) -> Hit:
+def _hit(stored: StoredDoc, i: int, ranked: Ranked) -> Hit:
     doc, spans = stored.document, stored.spans
     span = spans[i]
     lo = spans[max(0, i - CONTEXT_SENTENCES)].start
     hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
-    return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc.id, title=doc.title,
-               sentence=i, start=span.start, end=span.end, context=doc.text[lo:hi],
+    return Hit(text=doc.text[span.start:span.end], score=ranked.score, doc_id=doc.id,
+               title=doc.title, sentence=i, start=span.start, end=span.end, context=doc.text[lo:hi],
                context_start=lo, published=doc.published, source=doc.source, url=doc.url,
-               speaker=speaker)
+               speaker=ranked.speaker, evidence=ranked.evidence)
 
 
 def _check_document(doc: Document) -> None:

@@ -59,3 +59,16 @@ def test_focus_speaker_lifts_the_speakers_sentences_in_the_best_article_only():
     out = rank.focus_speaker(scores, speaker, row_doc, bonus=1.0)
     assert np.allclose(out, [0.9, 0.5, 0.2, 1.8, 0.1])
     assert np.allclose(rank.focus_speaker(scores, np.zeros(5), row_doc), scores)
+
+
+def test_decide_reads_the_best_hits_evidence_else_its_score():
+    from qa.answer import decide
+    from qa.types import Hit
+
+    def hit(score, evidence=None):
+        return Hit(text="x", score=score, doc_id="a", title="", sentence=0, start=0, end=1,
+                   context="x", context_start=0, evidence=evidence)
+
+    assert decide([hit(0.2, evidence=1.2), hit(0.9, evidence=0.1)], threshold=1.0)
+    assert not decide([hit(0.9, evidence=0.5)], threshold=1.0)
+    assert decide([hit(1.1)], threshold=1.0) and not decide([], threshold=1.0)
