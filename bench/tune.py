@@ -20,9 +20,10 @@ from bench.score import norm
 
 FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker", "lead",
             "answer_type", "doc_bm25"]
-GRID = {"dense": [1.0], "doc": [0.5], "neighbour": [0.3],
-        "lex": [0.0], "doc_lex": [1.0], "title_lex": [0.2],
-        "speaker": [1.0], "lead": [0.1], "answer_type": [0.15], "doc_bm25": [0.0]}
+# Around the chosen weights (qa.rank.WEIGHTS); wider grids were run while developing (BENCHMARKS.md).
+GRID = {"dense": [1.0], "doc": [0.25, 0.5, 0.75], "neighbour": [0.2, 0.3], "lex": [0.0, 0.1],
+        "doc_lex": [0.6, 0.8, 1.0], "title_lex": [0.0, 0.2], "speaker": [1.0], "lead": [0.05, 0.1],
+        "answer_type": [0.1, 0.15], "doc_bm25": [0.0]}
 CANDIDATES = 300
 
 
