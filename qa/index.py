@@ -17,6 +17,7 @@ from .errors import IndexFileError, InputError
 from .splitter import SPLITTER_VERSION, split_document
 from .store import Snapshot, StoredDoc
 from .types import Answer, Document, Hit, Span
+from .vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Index:
         self._vectors: dict[str, np.ndarray] = {}
         self.extra: dict = {}
         self._lock = threading.RLock()
-        self._flat = None  # (matrix, row_doc, row_sentence), built lazily after changes
+        self._flat = None  # (VectorStore, row_doc, row_sentence), built lazily after changes
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -88,6 +89,8 @@ class Index:
             index._vectors[d.document.id] = snap.vectors[row:row + len(d.spans)]
             row += len(d.spans)
         index.extra = snap.extra
+        if snap.search is not None:  # a large index's approximate search, saved with it
+            index._rows(snap.search)
         return index
 
     @property
@@ -167,8 +170,10 @@ class Index:
         if target is None:
             raise InputError("this index lives in memory; give save() a folder")
         with self._lock:
+            search = self._rows()[0]
             snap = Snapshot(model=self.model, dim=self._dim(), docs=list(self._docs.values()),
-                            vectors=self._matrix(), extra=dict(self.extra))
+                            vectors=self._matrix(), extra=dict(self.extra),
+                            search=search if search.kind != "flat" else None)
         store.save(target, snap)
         if self.path is None:
             self.path = target
@@ -190,8 +195,9 @@ class Index:
             rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
             if not len(rows):
                 return []
-        scores, best = rank.search_flat(flat, query, k, rows)
-        return [self._hit(row_doc[i], int(row_sent[i]), float(s)) for s, i in zip(scores, best)]
+        scores, best = flat.search(query, k, rows)
+        return [self._hit(row_doc[i], int(row_sent[i]), float(s))
+                for s, i in zip(scores[0], best[0]) if i >= 0]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
@@ -244,11 +250,12 @@ class Index:
             return np.zeros((0, self._dim()), np.float32)
         return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
 
-    def _rows(self):
-        """(FAISS inner-product index over all sentences, row -> doc id, row -> sentence no.)"""
+    def _rows(self, search: VectorStore | None = None):
+        """(vector store over all sentences - exact or approximate by size, row -> doc id,
+        row -> sentence no.)"""
         if self._flat is None:
             ids = list(self._docs)
-            flat = rank.flat_index(self._matrix(), self._dim() if ids else 1)
+            flat = search or VectorStore.build(self._matrix(), self._dim() if ids else 1)
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
             row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
                 else np.zeros(0, np.int64)

@@ -5,6 +5,8 @@
                            fingerprint, and which generation folder is current
       g000007/documents.jsonl   one article a line, with its sentence spans
       g000007/vectors.faiss     the sentence vectors (FAISS), in document order
+      g000007/search.faiss      large indexes only: the approximate search index over the same
+                                rows (qa/vectors.py), so opening does not rebuild it
 
 A save writes a new generation folder, then replaces manifest.json atomically (write, fsync,
 rename). A crash at any point leaves the previous manifest pointing at the previous, complete
@@ -27,6 +29,7 @@ from .types import Document, Span
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+SEARCH_FILE = "search.faiss"
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Snapshot:
     docs: list[StoredDoc]
     vectors: np.ndarray  # (sum of spans, dim) float32, rows in document order
     extra: dict[str, Any] = field(default_factory=dict)  # fingerprint, seed ids, ...
+    search: Any = None  # a qa.vectors.VectorStore over ``vectors`` worth keeping, or None
 
 
 def rebuild_hint(path: Path) -> str:
@@ -69,6 +73,9 @@ def save(path: Path, snap: Snapshot) -> None:
             flat.add(np.ascontiguousarray(snap.vectors, dtype=np.float32))
         faiss.write_index(flat, str(tmp / "vectors.faiss"))
         _fsync_path(tmp / "vectors.faiss")
+        if snap.search is not None:
+            snap.search.save(tmp / SEARCH_FILE)
+            _fsync_path(tmp / SEARCH_FILE)
         os.replace(tmp, path / gen)
         _fsync_path(path)
         manifest = {
@@ -127,7 +134,19 @@ def load(path: Path) -> Snapshot:
     known = {"format", "model", "dimension", "documents", "sentences", "generation", "hashes"}
     extra = {k: v for k, v in manifest.items() if k not in known}
     return Snapshot(model=manifest["model"], dim=int(manifest["dimension"]), docs=docs,
-                    vectors=vectors, extra=extra)
+                    vectors=vectors, extra=extra, search=_load_search(path, gen_dir / SEARCH_FILE, n))
+
+
+def _load_search(path: Path, f: Path, n: int):
+    from .vectors import VectorStore
+
+    if not f.is_file():
+        return None
+    search = VectorStore.load(f)
+    if search.ntotal != n:
+        raise IndexFileError(f"index at {path} is inconsistent: {f.name} holds {search.ntotal} "
+                             f"vectors, the store {n}; {rebuild_hint(path)}")
+    return search
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def verify_files(folder: Path, expected: dict[str, str]) -> None:
 
 
 class SentenceTransformerEncoder:
+    backend = "torch"
+
     def __init__(self, name: str = DEFAULT_MODEL):
         self.name = DEFAULT_MODEL if name in DEFAULT_ALIASES else name
         location = str(default_model_path()) if self.name == DEFAULT_MODEL else name
