@@ -134,15 +134,16 @@ def load(path: Path) -> Snapshot:
     known = {"format", "model", "dimension", "documents", "sentences", "generation", "hashes"}
     extra = {k: v for k, v in manifest.items() if k not in known}
     return Snapshot(model=manifest["model"], dim=int(manifest["dimension"]), docs=docs,
-                    vectors=vectors, extra=extra, search=_load_search(path, gen_dir / SEARCH_FILE, n))
+                    vectors=vectors, extra=extra, search=_load_search(path, gen_dir / SEARCH_FILE, vectors))
 
 
-def _load_search(path: Path, f: Path, n: int):
+def _load_search(path: Path, f: Path, vectors: np.ndarray):
     from .vectors import VectorStore
 
     if not f.is_file():
         return None
-    search = VectorStore.load(f)
+    search = VectorStore.load(f, exact=vectors)
+    n = len(vectors)
     if search.ntotal != n:
         raise IndexFileError(f"index at {path} is inconsistent: {f.name} holds {search.ntotal} "
                              f"vectors, the store {n}; {rebuild_hint(path)}")

@@ -31,13 +31,13 @@ def test_large_index_is_approximate_and_reopens_without_rebuilding(tmp_path, fak
                                                                   small_threshold):
     docs = corpus()
     index = Index.build(docs, tmp_path / "ix", encoder=fake_encoder)
-    assert len(index) == 960 and index._rows()[0].kind == "ivf-sq8"
+    assert len(index) == 960 and index._rows()[0].kind == "hnsw-sq8"
     assert list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
     question = sentence(57, 3)
     before = index.search(question, 5)
     assert before[0].doc_id == "d57" and before[0].sentence == 3
     reopened = Index.open(tmp_path / "ix", encoder=fake_encoder)
-    assert reopened._flat is not None and reopened._flat[0].kind == "ivf-sq8"
+    assert reopened._flat is not None and reopened._flat[0].kind == "hnsw-sq8"
     after = reopened.search(question, 5)
     assert [(h.doc_id, h.sentence) for h in after] == [(h.doc_id, h.sentence) for h in before]
     only = reopened.search(question, 3, doc_ids=["d12"])
