@@ -72,7 +72,7 @@ def prepare(folder: Path, base: np.ndarray, texts: list[str], n: int) -> tuple[d
     store = VectorStore.build(matrix)
     build_s = time.perf_counter() - t0
     store.save(folder / "search.faiss")
-    np.save(folder / "vectors.npy", matrix)  # float32 on disk: re-scoring reads it mapped
+    np.save(folder / "vectors.npy", matrix)  # float32 on disk: re-scoring reads its rows
     blob = [variant_text(texts, i).encode("utf-8") for i in range(n)]
     offsets = np.zeros(n + 1, np.int64)
     offsets[1:] = np.cumsum([len(b) for b in blob])
@@ -105,13 +105,13 @@ def rss_mb() -> float:
 def serve(folder: Path) -> dict:
     """In a fresh process: load encoder, store and text; time every question end to end."""
     from qa.encoders import load_encoder
-    from qa.vectors import VectorStore
+    from qa.vectors import OnDiskVectors, VectorStore
 
     questions = json.loads((folder / "questions.json").read_text(encoding="utf-8"))
     encoder = load_encoder(backend="onnx-int8")
     encoder.encode(questions[:8])  # warm up the session
     before = rss_mb()
-    exact = np.load(folder / "vectors.npy", mmap_mode="r")  # on disk; pages read on demand
+    exact = OnDiskVectors(folder / "vectors.npy")  # on disk; rows read to re-score
     store = VectorStore.load(folder / "search.faiss", exact=exact)
     text = (folder / "sentences.bin").read_bytes()
     offsets = np.load(folder / "offsets.npy")

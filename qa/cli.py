@@ -145,10 +145,13 @@ def _serve(args) -> int:
 
     from .default import home
 
-    app_file = home() / "app.py"
-    if not app_file.is_file():
-        print(f"qa: error: no app.py in {home()}; run from the project folder or set QA_HOME",
-              file=sys.stderr)
+    # The app sits beside the package in a checkout; QA_HOME may be a data-only folder.
+    candidates = [Path(__file__).resolve().parent.parent / "app.py", home() / "app.py",
+                  Path.cwd() / "app.py"]
+    app_file = next((c for c in candidates if c.is_file()), None)
+    if app_file is None:
+        print("qa: error: app.py not found beside the qa package, in QA_HOME or here; run "
+              "`qa serve` from the project folder", file=sys.stderr)
         return 2
     spec = importlib.util.spec_from_file_location("newsroom_app", app_file)
     module = importlib.util.module_from_spec(spec)

@@ -184,8 +184,8 @@ class Index:
         """The ``k`` sentences that best answer ``question``, best first."""
         question = _check_question(question)
         k = _check_k(k)
-        with self._lock:
-            flat, row_doc, row_sent = self._rows()
+        with self._lock:  # a consistent view: later adds and removes build a new one
+            flat, row_doc, row_sent, docs = self._rows()
         if not flat.ntotal:
             return []
         query = self.encoder.encode([question])[0]
@@ -196,27 +196,16 @@ class Index:
             if not len(rows):
                 return []
         scores, best = flat.search(query, k, rows)
-        return [self._hit(row_doc[i], int(row_sent[i]), float(s))
+        return [_hit(docs[row_doc[i]], int(row_sent[i]), float(s))
                 for s, i in zip(scores[0], best[0]) if i >= 0]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
 
         hits = self.search(question, k, doc_ids=doc_ids)
-        return Answer(question=question.strip(), hits=hits, answered=decide(hits))
+        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
 
     # ---- internals ----------------------------------------------------------------------
-    def _hit(self, doc_id: str, i: int, score: float) -> Hit:
-        stored = self._docs[doc_id]
-        doc, spans = stored.document, stored.spans
-        span = spans[i]
-        lo = spans[max(0, i - CONTEXT_SENTENCES)].start
-        hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
-        return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc_id,
-                   title=doc.title, sentence=i, start=span.start, end=span.end,
-                   context=doc.text[lo:hi], context_start=lo, published=doc.published,
-                   source=doc.source, url=doc.url)
-
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim() if self._docs or self._encoder else 0), np.float32)
@@ -252,15 +241,26 @@ class Index:
 
     def _rows(self, search: VectorStore | None = None):
         """(vector store over all sentences - exact or approximate by size, row -> doc id,
-        row -> sentence no.)"""
+        row -> sentence no., doc id -> stored document), rebuilt after a change, never changed
+        in place."""
         if self._flat is None:
             ids = list(self._docs)
             flat = search or VectorStore.build(self._matrix(), self._dim() if ids else 1)
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
             row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
                 else np.zeros(0, np.int64)
-            self._flat = (flat, row_doc, row_sent)
+            self._flat = (flat, row_doc, row_sent, dict(self._docs))
         return self._flat
+
+
+def _hit(stored: StoredDoc, i: int, score: float) -> Hit:
+    doc, spans = stored.document, stored.spans
+    span = spans[i]
+    lo = spans[max(0, i - CONTEXT_SENTENCES)].start
+    hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
+    return Hit(text=doc.text[span.start:span.end], score=score, doc_id=doc.id, title=doc.title,
+               sentence=i, start=span.start, end=span.end, context=doc.text[lo:hi],
+               context_start=lo, published=doc.published, source=doc.source, url=doc.url)
 
 
 def _check_document(doc: Document) -> None:

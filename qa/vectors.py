@@ -17,6 +17,7 @@ setting travel inside that file. The interface is small on purpose - ``build``, 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,41 @@ class VectorStore:
             s, i = _best(queries[q:q + 1] @ np.asarray(self.exact[cand]).T, cand, k)
             scores[q, :s.shape[1]], ids[q, :s.shape[1]] = s[0], i[0]
         return scores, ids
+
+
+class OnDiskVectors:
+    """Rows of a float32 ``.npy`` matrix read from disk on demand (``pread``), for re-scoring:
+    a few dozen rows a question, so the matrix needs no memory (unlike a memory map, whose
+    pages, with the kernel's fault-around, stay in the process's resident set)."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(fh)
+            self.offset = fh.tell()
+        if fortran or dtype != np.float32 or len(shape) != 2:
+            raise IndexFileError(f"{path} is not a float32 matrix; rebuild the index")
+        self.shape = shape
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        width = self.shape[1] * 4
+        out = np.empty((len(rows), self.shape[1]), np.float32)
+        for n, r in enumerate(rows):
+            out[n] = np.frombuffer(os.pread(self._fd, width, self.offset + int(r) * width), np.float32)
+        return out
+
+    def __del__(self):
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
 
 def _search(index, queries: np.ndarray, k: int, params):

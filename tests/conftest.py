@@ -28,3 +28,14 @@ def isolated_home(tmp_path, monkeypatch):
     qa.default.reset()
     yield tmp_path
     qa.default.reset()
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """Make the configured model (QA_MODEL) a FakeEncoder, for code that loads it by name."""
+    import qa.encoders
+
+    enc = FakeEncoder()
+    monkeypatch.setenv("QA_MODEL", enc.name)
+    monkeypatch.setitem(qa.encoders._cache, enc.name, enc)
+    return enc

@@ -76,3 +76,16 @@ def test_damaged_file_is_a_readable_error(tmp_path):
     (tmp_path / "v.faiss").write_bytes(b"not faiss")
     with pytest.raises(IndexFileError, match="rebuild"):
         VectorStore.load(tmp_path / "v.faiss")
+
+
+def test_rescoring_from_disk_reads_the_same_rows(tmp_path):
+    from qa.vectors import OnDiskVectors
+
+    data = clustered(3000)
+    np.save(tmp_path / "v.npy", data)
+    on_disk = OnDiskVectors(tmp_path / "v.npy")
+    assert len(on_disk) == 3000 and np.array_equal(on_disk[[5, 2999, 0]], data[[5, 2999, 0]])
+    store = VectorStore.build(data, kind="hnsw-sq8")
+    store.save(tmp_path / "v.faiss")
+    loaded = VectorStore.load(tmp_path / "v.faiss", exact=on_disk)
+    assert np.array_equal(loaded.search(data[:5], 5)[1], store.search(data[:5], 5)[1])

@@ -48,7 +48,7 @@ def backend_name() -> str:
     return value
 
 
-_cache: dict[tuple[str, str], Encoder] = {}
+_cache: dict = {}  # model name (configured backend) or (name, backend) -> encoder
 
 
 def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder:
@@ -58,9 +58,9 @@ def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder
     from ..errors import ModelError
 
     name = name or model_name()
+    key = name if backend is None else (name, backend)
     explicit = backend is not None or bool(os.environ.get("QA_BACKEND", "").strip())
     backend = backend or backend_name()
-    key = (name, backend)
     if key not in _cache:
         if backend == "torch":
             _cache[key] = _torch(name)

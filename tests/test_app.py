@@ -1,0 +1,121 @@
+"""The app's handlers, as Gradio calls them, on the default index with the fake encoder."""
+import importlib.util
+import shutil
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED
+from qa.chat import Conversation
+
+
+@pytest.fixture(scope="module")
+def app():
+    spec = importlib.util.spec_from_file_location("newsroom_app_under_test", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def home(isolated_home, fake_model):
+    shutil.copy(SEED, isolated_home / "seeds")
+    (isolated_home / "seeds" / "kremlin.txt").write_text(
+        "Kremlin briefing\nKremlin spokesman Dmitry Peskov said Russia threatens nobody.\n"
+        "Peskov said NATO should listen.")
+    return isolated_home
+
+
+def contents(history):
+    return [m["content"] for m in history]
+
+
+def test_respond_quotes_and_cites_and_keeps_history(app, home):
+    history, conv, box = app.respond("Peskov said Russia threatens nobody", [])
+    assert box == "" and [m["role"] for m in history] == ["user", "assistant"]
+    question, answer = contents(history)
+    assert "Peskov said Russia threatens nobody" in question
+    assert "<blockquote>Kremlin spokesman Dmitry Peskov said Russia threatens nobody&#46;</blockquote>" \
+        in answer
+    assert "— Kremlin briefing · sentence 1 of 2" in answer and "score " in answer
+    assert '<mark class="qa-hit">' in answer  # the in-context view
+    history, conv, _ = app.respond("what about NATO?", history, conv)
+    assert len(history) == 4 and conv.query != "what about NATO?"
+
+
+def test_respond_shows_question_text_as_text(app, home):
+    history, _, _ = app.respond('<img src=x onerror="alert(1)"> ![p](http://198.51.100.7/p.png)', [])
+    question, answer = contents(history)
+    assert "<img" not in question + answer and "](" not in question + answer
+    assert unescape(question) == ('<span class="qa-question"><img src=x onerror="alert(1)"> '
+                                  '![p](http://198.51.100.7/p.png)</span>')
+
+
+def test_an_empty_message_adds_nothing(app, home):
+    history, conv, _ = app.respond("What did Peskov say?", [])
+    assert app.respond("   ", history, conv) == (history, conv, "")
+
+
+def test_conversations_do_not_mix(app, home):
+    _, alice, _ = app.respond("What did Peskov say?", [])
+    _, bob, _ = app.respond("What did Galuzin say?", [])
+    a, alice, _ = app.respond("and what did he say about NATO?", [], alice)
+    b, bob, _ = app.respond("and what did he say about NATO?", [], bob)
+    assert "What did Peskov say about NATO?" in a[1]["content"]
+    assert "What did Galuzin say about NATO?" in b[1]["content"]
+    assert alice.subject == "Peskov" and bob.subject == "Galuzin"
+
+
+def test_respond_settings_passages_and_articles(app, home):
+    history, _, _ = app.respond("Peskov said", [], None, 1, ["kremlin.txt"])
+    assert contents(history)[1].count("<blockquote>") == 1
+    history, _, _ = app.respond("Galuzin said", [], None, 5, ["kremlin.txt"])
+    answer = contents(history)[1]
+    assert answer.count("<blockquote>") == answer.count("— Kremlin briefing") == 2
+
+
+def test_sources_lists_the_articles(app, home):
+    stats, table, only, doomed = app.sources()
+    assert stats == "2 articles and 14 sentences indexed."
+    assert "Kremlin briefing" in table and "<td>2</td>" in table
+    assert ("Kremlin briefing", "kremlin.txt") in only["choices"]
+
+
+def test_upload_and_remove_through_the_handlers(app, home, tmp_path):
+    src = tmp_path / "ports.txt"
+    src.write_text("Port strike\nDock workers in Hamburg walked out on Monday.")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{oops\n")
+    status, stats, *_ = app.add_articles([str(src), str(bad)], progress=lambda *a, **k: None)
+    assert "Added 1 article(s): upload/ports.txt" in status and "bad.jsonl:1" in status
+    assert stats == "3 articles and 15 sentences indexed."
+    history, _, _ = app.respond("Dock workers in Hamburg walked out", [])
+    assert "Port strike" in history[1]["content"]
+    status, stats, *_ = app.remove_articles(["upload/ports.txt"])
+    assert "Removed 1" in status and stats.startswith("2 articles")
+    assert not any(Path(home, "uploads").iterdir())
+
+
+def test_questions_reuse_the_loaded_index_and_model(app, home, fake_model):
+    app.respond("What did Peskov say?", [])
+    embedded = fake_model.encoded
+    for q in ("What did Galuzin say?", "what else?", "Who is the Kremlin spokesman?"):
+        app.respond(q, [])
+    assert fake_model.encoded == embedded + 3  # only the questions: nothing re-embedded or rebuilt
+
+
+def test_many_conversations_at_once_keep_their_own_subjects(app, home):
+    from concurrent.futures import ThreadPoolExecutor
+
+    people = ["Peskov", "Galuzin", "Kishida", "Biden"] * 4
+
+    def chat(name):
+        _, conv, _ = app.respond(f"What did {name} say?", [])
+        history, conv, _ = app.respond("and what did he say about NATO?", [], conv)
+        return name, conv.subject, history[1]["content"]
+
+    with ThreadPoolExecutor(8) as pool:
+        for name, subject, answer in pool.map(chat, people):
+            assert subject == name
+            assert f"Taken as: “What did {name} say about NATO?”" in answer

@@ -1,0 +1,143 @@
+"""Reading articles: each format, and a defined outcome for each kind of bad input."""
+import json
+import logging
+
+import pytest
+
+from conftest import SEED
+from qa.errors import InputError
+from qa.readers import read_file, read_jsonl, read_paths
+
+
+def test_seed_txt_headline_standfirst_dateline():
+    [doc] = read_file(SEED)
+    assert doc.title.startswith("Tokyo’s rhetoric on issue of Ukraine")
+    assert doc.text.startswith("Mikhail Galuzin asserted")  # the standfirst opens the text
+    assert (doc.place, doc.published, doc.source) == ("Tokyo", "February 2", "TASS")
+
+
+def test_markdown(tmp_path):
+    f = tmp_path / "a.md"
+    f.write_text("---\ntitle: Talks end\ndate: 2022-02-02\nsource: Wire\n---\n"
+                 "Talks **ended** today. See [the report](http://x.example/r).\n\n"
+                 "![chart](http://evil.example/c.png)\n\n## Reaction\n\nThe minister said it was fine.\n")
+    [doc] = read_file(f)
+    assert (doc.title, doc.published, doc.source) == ("Talks end", "2022-02-02", "Wire")
+    assert "Talks ended today. See the report." in doc.text
+    assert "evil.example" not in doc.text and "**" not in doc.text and "##" not in doc.text
+
+
+def test_markdown_heading_is_the_title(tmp_path):
+    f = tmp_path / "b.md"
+    f.write_text("# Big news\n\nIt happened.\n")
+    [doc] = read_file(f)
+    assert doc.title == "Big news" and doc.text == "It happened."
+
+
+def test_html_main_text_title_and_date_kept_scripts_dropped(tmp_path):
+    f = tmp_path / "p.html"
+    f.write_text("<html><head><title>Envoy speaks</title>"
+                 "<meta property='article:published_time' content='2022-02-02'>"
+                 "<script>alert('x')</script></head><body><nav>Home | Sport | Contact us</nav>"
+                 "<article><h1>Envoy speaks</h1><p>The envoy said the remarks were unhelpful and "
+                 "would harm the talks between the two countries.</p><p>He added that he hoped "
+                 "for better relations in the coming months.</p></article>"
+                 "<footer>Copyright 2022 Example News</footer></body></html>")
+    [doc] = read_file(f)
+    assert doc.title == "Envoy speaks" and doc.published == "2022-02-02"
+    assert "The envoy said the remarks were unhelpful" in doc.text
+    assert "alert" not in doc.text and "Copyright" not in doc.text
+
+
+def test_jsonl_good_and_bad_lines(tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"id": "a1", "text": "First article.", "title": "One", "source": "BBC"}),
+        "{not json",
+        json.dumps({"id": "a2"}),
+        json.dumps(["a", "list"]),
+        json.dumps({"id": "a1", "text": "Same id again."}),
+        json.dumps({"id": 7, "text": "Numeric id is fine.", "published": "2005-01-01"}),
+        "",
+    ]))
+    errors = []
+    docs = read_jsonl(f, errors)
+    assert [d.id for d in docs] == ["a1", "7"]
+    assert docs[0].source == "BBC" and docs[1].published == "2005-01-01"
+    assert [e.line for e in errors] == [2, 3, 4, 5]
+    assert "not valid JSON" in str(errors[0]) and f"{f}:2:" in str(errors[0])
+    assert 'no "text"' in str(errors[1])
+    assert "duplicate id 'a1' (first on line 1)" in str(errors[3])
+
+
+def test_jsonl_raises_without_an_error_list(tmp_path):
+    f = tmp_path / "b.jsonl"
+    f.write_text("{bad\n")
+    with pytest.raises(InputError, match="b.jsonl:1"):
+        read_jsonl(f)
+
+
+def test_bbc_corpus_shape_reads(tmp_path):
+    f = tmp_path / "bbc.jsonl"
+    f.write_text(json.dumps({"id": "bbc-1", "category": "tech", "title": "T",
+                             "text": "Para one.\n\nPara two."}) + "\n")
+    [doc] = read_jsonl(f)
+    assert doc.title == "T" and doc.text == "Para one.\n\nPara two."
+
+
+def test_non_utf8_is_read_as_cp1252_with_a_warning(tmp_path, caplog):
+    f = tmp_path / "latin.txt"
+    f.write_bytes("Headline\nThe café’s owner said “no”.".encode("cp1252"))
+    with caplog.at_level(logging.WARNING):
+        [doc] = read_file(f)
+    assert doc.text == "The café’s owner said “no”."
+    assert "not UTF-8" in caplog.text
+
+
+def test_utf8_bom_is_dropped(tmp_path):
+    f = tmp_path / "bom.txt"
+    f.write_bytes("\ufeffHeadline\nBody text.".encode("utf-8"))
+    assert read_file(f)[0].title == "Headline"
+
+
+def test_empty_file_is_skipped_not_an_error(tmp_path):
+    (tmp_path / "empty.txt").write_text("   \n")
+    result = read_paths([tmp_path])
+    assert result.documents == [] and result.errors == []
+    assert "no text to index" in result.skipped[0]
+
+
+def test_binary_file_is_refused(tmp_path):
+    f = tmp_path / "image.txt"
+    f.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(InputError, match="binary"):
+        read_file(f)
+
+
+def test_huge_file_is_refused_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr("qa.readers.MAX_ARTICLE_BYTES", 1000)
+    f = tmp_path / "huge.txt"
+    f.write_text("Headline\n" + "Words here. " * 200)
+    with pytest.raises(InputError, match="QA_MAX_ARTICLE_MB"):
+        read_file(f)
+
+
+def test_unsupported_type_names_the_supported_ones(tmp_path):
+    f = tmp_path / "a.pdf"
+    f.write_bytes(b"%PDF")
+    with pytest.raises(InputError, match=r"\.jsonl"):
+        read_file(f)
+
+
+def test_one_bad_file_does_not_lose_the_others(tmp_path):
+    (tmp_path / "good.txt").write_text("Good headline\nGood body sentence.")
+    (tmp_path / "bad.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "also.md").write_text("# Also good\n\nMore text.")
+    (tmp_path / ".hidden.txt").write_text("Hidden\nNot read.")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # not an article type: ignored in folders
+    result = read_paths([tmp_path, tmp_path / "missing.txt"])
+    assert sorted(d.id for d in result.documents) == ["good.txt", "sub/also.md"]
+    assert len(result.errors) == 2
+    assert any("bad.txt" in str(e) and "binary" in str(e) for e in result.errors)
+    assert any("missing.txt" in str(e) and "no such file" in str(e) for e in result.errors)
