@@ -67,3 +67,24 @@ def test_help_imports_nothing_heavy():
     assert "ingest" in done.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert not imported & {"numpy", "faiss", "torch", "onnxruntime", "gradio", "trafilatura"}
+
+
+def test_backend_is_onnx_int8_unless_configured(monkeypatch):
+    from qa.encoders import backend_name
+    from qa.errors import ModelError
+
+    monkeypatch.delenv("QA_BACKEND", raising=False)
+    assert backend_name() == "onnx-int8"
+    monkeypatch.setenv("QA_BACKEND", "Torch")
+    assert backend_name() == "torch"
+    monkeypatch.setenv("QA_BACKEND", "tensorrt")
+    with pytest.raises(ModelError, match="QA_BACKEND='tensorrt'.*onnx-int8, onnx, torch"):
+        backend_name()
+
+
+def test_onnx_backend_names_a_folder_without_weights(tmp_path, monkeypatch):
+    from qa.encoders.onnx import OnnxEncoder
+    from qa.errors import ModelError
+
+    with pytest.raises(ModelError, match="holds no model.safetensors"):
+        OnnxEncoder(str(tmp_path))
