@@ -148,7 +148,7 @@ class Index:
                 self._docs[doc.id] = StoredDoc(doc, digest, spans)
                 self._vectors[doc.id] = vectors[row:row + len(spans)]
                 row += len(spans)
-            self._flat = None
+            self._flat = None if report.updated else self._appended(pending, vectors)
         report.sentences = len(texts)
         return report
 
@@ -238,6 +238,19 @@ class Index:
         if not ids:
             return np.zeros((0, self._dim()), np.float32)
         return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
+
+    def _appended(self, pending: list, vectors: np.ndarray):
+        """The search rows with new articles appended, or None (rebuild on next use). A large
+        index adds the new vectors to a copy of its graph instead of building it again."""
+        if self._flat is None or not pending:
+            return self._flat
+        store, row_doc, row_sent, _ = self._flat
+        if store.kind == "flat":
+            return None  # cheap to build again
+        store = store.extended(vectors, self._matrix())
+        row_doc = row_doc + [doc.id for doc, _, spans in pending for _ in spans]
+        row_sent = np.concatenate([row_sent] + [np.arange(len(spans)) for _, _, spans in pending])
+        return store, row_doc, row_sent, dict(self._docs)
 
     def _rows(self, search: VectorStore | None = None):
         """(vector store over all sentences - exact or approximate by size, row -> doc id,

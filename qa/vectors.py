@@ -94,6 +94,16 @@ class VectorStore:
 
         faiss.write_index(self.index, str(path))
 
+    def extended(self, vectors: np.ndarray, exact: np.ndarray | None = None) -> "VectorStore":
+        """A copy with ``vectors`` appended as the next rows (this store is left as it is, so
+        searches running on it are not disturbed)."""
+        import faiss
+
+        index = faiss.clone_index(self.index)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return VectorStore(index, self.kind, exact if exact is not None else self.exact)
+
     # ---- use ----------------------------------------------------------------------------
     @property
     def ntotal(self) -> int:

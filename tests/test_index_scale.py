@@ -47,3 +47,27 @@ def test_large_index_is_approximate_and_reopens_without_rebuilding(tmp_path, fak
 def test_small_index_saves_no_approximate_file(tmp_path, fake_encoder):
     Index.build(corpus(5), tmp_path / "ix", encoder=fake_encoder)
     assert not list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
+
+
+def test_adding_an_article_to_a_large_index_extends_its_graph(tmp_path, fake_encoder,
+                                                              small_threshold):
+    index = Index.build(corpus(), encoder=fake_encoder)
+    before = index._rows()[0]
+    embedded = fake_encoder.encoded
+    new = Document(id="new", text="The harbour reopened after the storm. Ferries sailed again.")
+    report = index.add([new])
+    assert report.added == ["new"] and fake_encoder.encoded == embedded + 2
+    store = index._rows()[0]
+    assert store is not before and store.kind == "hnsw-sq8"
+    assert (before.ntotal, store.ntotal) == (960, 962)
+    hit = index.search("Ferries sailed again.", 1)[0]
+    assert (hit.doc_id, hit.sentence, hit.text) == ("new", 1, "Ferries sailed again.")
+    assert index.search(sentence(57, 3), 1)[0].doc_id == "d57"  # old rows still line up
+
+
+def test_replacing_an_article_rebuilds_the_graph(fake_encoder, small_threshold):
+    index = Index.build(corpus(), encoder=fake_encoder)
+    index._rows()
+    index.add([Document(id="d3", text="A new text for report three. It has two sentences.")])
+    assert index._flat is None
+    assert index.search("A new text for report three.", 1)[0].doc_id == "d3"
