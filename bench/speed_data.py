@@ -90,7 +90,8 @@ def wikiqa(split: str = "dev") -> WikiQA:
 
 def embed_cached(encoder, texts: list[str], label: str) -> np.ndarray:
     """``encoder.encode(texts)``, from bench/cache/ when these texts were embedded before."""
-    h = hashlib.sha256(f"{encoder.name}|{encoder.backend}".encode())
+    model_file = Path(getattr(encoder, "model_file", "")).name  # the export recipe's version
+    h = hashlib.sha256(f"{encoder.name}|{encoder.backend}|{model_file}".encode())
     for t in texts:
         h.update(t.encode("utf-8", "surrogatepass") + b"\x00")
     f = CACHE / f"{label}-{encoder.backend}-{h.hexdigest()[:16]}.npy"

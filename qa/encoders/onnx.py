@@ -111,7 +111,15 @@ def _cached_model(folder: Path, source_hash: str, quantize: bool) -> Path:
     target = _target(source_hash, quantize)
     variant = "int8" if quantize else "fp32"
     log.info("exporting %s to ONNX (%s), once; cached at %s", folder, variant, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return _export_to(folder, target, quantize)
+    except OSError as e:
+        raise ModelError(f"cannot write the ONNX model to {target.parent} ({e.strerror or e}); "
+                         "set QA_CACHE to a writable folder, or QA_BACKEND=torch") from None
+
+
+def _export_to(folder: Path, target: Path, quantize: bool) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         fp32 = Path(tmp) / "model.onnx"
         _export(folder, fp32)
