@@ -75,15 +75,16 @@ def mrr_at_10(sentence_vecs: np.ndarray, question_vecs: np.ndarray, gold: list[s
     return total / len(gold)
 
 
-def bench_quality(backends: list[str]) -> dict:
-    """MRR@10 on WikiQA-dev (every distinct sentence of the split is one corpus; answerable
-    questions), exact search, per backend."""
-    wq = data.wikiqa("dev")
-    out = {"questions": len(wq.questions), "sentences": len(wq.sentences), "mrr10": {}}
+def bench_quality(backends: list[str], split: str = "dev") -> dict:
+    """MRR@10 on WikiQA (every distinct sentence of the split is one corpus; answerable
+    questions), exact search, per backend. Tune on dev; test is for reporting only."""
+    wq = data.wikiqa(split)
+    out = {"split": split, "questions": len(wq.questions), "sentences": len(wq.sentences),
+           "mrr10": {}}
     for b in ["torch"] + backends:
         e = encoder(b)
         questions = np.concatenate([e.encode([q]) for q in wq.questions])  # one at a time, as asked
-        out["mrr10"][b] = mrr_at_10(data.embed_cached(e, wq.sentences, "wikiqa-dev"),
+        out["mrr10"][b] = mrr_at_10(data.embed_cached(e, wq.sentences, f"wikiqa-{split}"),
                                     questions, wq.gold)
     out["delta"] = {b: out["mrr10"][b] - out["mrr10"]["torch"] for b in backends}
     return out
@@ -214,7 +215,7 @@ def report(r: dict) -> str:
             lines.append(f"  {b:10s} {rate:8.1f} sentences/s   x{i['ratio'][b]:.2f} torch{extra}")
     if "quality" in r:
         q = r["quality"]
-        lines.append(f"Quality: WikiQA-dev MRR@10, {q['questions']} answerable questions over "
+        lines.append(f"Quality: WikiQA-{q.get('split', 'dev')} MRR@10, {q['questions']} answerable questions over "
                      f"{q['sentences']} sentences, exact search")
         for b, v in q["mrr10"].items():
             d = "" if b == "torch" else f"   {q['delta'][b]:+.4f} vs torch"
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--backends", default="onnx-int8,onnx", help="besides torch")
     p.add_argument("--sizes", default="10000,100000,1000000")
+    p.add_argument("--split", default="dev", choices=["dev", "test"], help="WikiQA split for quality")
     p.add_argument("--plot", type=Path, default=RESULTS / "speed.png")
     p.add_argument("--work", type=Path, default=data.CACHE / "speed")
     p.add_argument("--reuse", action="store_true",
@@ -312,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ingest" in parts:
         results["ingest"] = bench_ingest(args.sentences, args.rounds, backends)
     if "quality" in parts:
-        results["quality"] = bench_quality(backends)
+        results["quality"] = bench_quality(backends, args.split)
     if "reingest" in parts:
         results["reingest"] = bench_reingest(args.work)
     if "scale" in parts:
