@@ -113,7 +113,11 @@ def _cached_model(folder: Path, source_hash: str, quantize: bool) -> Path:
     log.info("exporting %s to ONNX (%s), once; cached at %s", folder, variant, target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        return _export_to(folder, target, quantize)
+        with open(target.parent / ".export.lock", "w") as lock:
+            _lock(lock)  # two processes starting together export once
+            if _intact(target):
+                return target
+            return _export_to(folder, target, quantize)
     except OSError as e:
         raise ModelError(f"cannot write the ONNX model to {target.parent} ({e.strerror or e}); "
                          "set QA_CACHE to a writable folder, or QA_BACKEND=torch") from None
@@ -131,6 +135,14 @@ def _export_to(folder: Path, target: Path, quantize: bool) -> Path:
         os.replace(made, target)
         Path(str(target) + ".sha256").write_text(digest + "\n", encoding="ascii")
     return target
+
+
+def _lock(fh) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock; a concurrent export only costs time
+        return
+    fcntl.flock(fh, fcntl.LOCK_EX)
 
 
 def _target(source_hash: str, quantize: bool) -> Path:
