@@ -4,11 +4,12 @@
               where a scan takes a few milliseconds and nothing approximate is worth its error
     hnsw-sq8  HNSW graph over 8-bit scalar-quantized vectors: large corpora. A quarter of the
               memory of float32 for the vectors; the best RERANK candidates are re-scored with
-              the exact float32 vectors when the caller has them (in memory, or memory-mapped from
-              disk), which lifts recall@10 against exact search to >= 0.98 (bench/speed.py)
+              the exact float32 vectors when the caller has them (in memory, or read from disk
+              with ``OnDiskVectors``): recall@10 against exact search 0.99 at 1M sentences for
+              questions about the corpus (bench/speed.py, BENCHMARKS.md)
 
-Why not IVF: questions sit far from the sentence clusters, so an inverted file has to probe a
-quarter of its cells for recall@10 0.92 on the BBC questions (measured); the graph reaches 0.98.
+Why not IVF: questions sit far from the sentence clusters. On the 41.8k BBC sentences an inverted
+file with a quarter of its cells probed had recall@10 0.92 (BBC and WikiQA questions, measured).
 
 Every store is one FAISS index, saved with FAISS's own format (no pickle); its kind and search
 setting travel inside that file. The interface is small on purpose - ``build``, ``search``,
@@ -39,15 +40,17 @@ def choose_kind(n: int) -> str:
 
 
 def ef_search_for(n: int) -> int:
-    """Graph search breadth: measured for recall@10 >= 0.98 after reranking (BENCHMARKS.md)."""
+    """Graph search breadth: recall@10 >= 0.98 after re-scoring for questions about the corpus
+    at 100k and 1M sentences (BENCHMARKS.md)."""
     return 512 if n <= 300_000 else 1024
 
 
 class VectorStore:
     """Unit vectors in rows 0..n-1; ``search`` gives the best rows by inner product (cosine).
 
-    ``exact``: the same vectors in float32 ((n, dim) array or memory map), used to re-score an
-    approximate index's candidates and for searches restricted to a few rows; optional."""
+    ``exact``: the same vectors in float32 (an (n, dim) array, or ``OnDiskVectors``), used to
+    re-score an approximate index's candidates and for searches restricted to a few rows;
+    optional."""
 
     def __init__(self, index, kind: str, exact: np.ndarray | None = None):
         self.index = index
