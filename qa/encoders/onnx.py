@@ -5,7 +5,8 @@ The ONNX file is exported here, from the packaged and sha256-verified weights (n
 then its weights are quantized to int8 (``onnxruntime.quantization.quantize_dynamic``). The
 export needs torch, the quantization the ``onnx`` package; both run once: the result is cached
 in the user's cache folder under the sha256 of the source weights, so later processes load it
-with onnxruntime and ``tokenizers`` alone, without importing torch. Pooling (mean over tokens) and normalisation are done here in numpy.
+with onnxruntime and ``tokenizers`` alone, without importing torch. Pooling (mean over tokens)
+and normalisation are done here in numpy.
 """
 from __future__ import annotations
 
