@@ -5,29 +5,31 @@
     index = qa.Index.build([qa.Document(id="a1", text="...")], path="my-index")
     index.ask("question")                       # -> qa.Answer(question, hits, answered)
 
-The names are loaded on first use (PEP 562), so ``import qa.cli`` for ``qa --help`` stays light.
+``Index`` and ``retrieve`` are loaded on first use (PEP 562): they bring numpy and the index
+code, which ``qa --help`` has no use for.
 """
-import importlib
 import logging
+
+from .errors import IndexFileError, InputError, ModelError, QAError
+from .types import Answer, Document, Hit
 
 __all__ = ["retrieve", "Index", "Document", "Hit", "Answer",
            "QAError", "InputError", "IndexFileError", "ModelError"]
 __version__ = "0.1.0"
 
-_WHERE = {"retrieve": "default", "Index": "index", "Document": "types", "Hit": "types",
-          "Answer": "types", "QAError": "errors", "InputError": "errors",
-          "IndexFileError": "errors", "ModelError": "errors"}
-
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    if name == "Index":
+        from .index import Index as value
+    elif name == "retrieve":
+        from .default import retrieve as value
+    else:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(list(globals()) + __all__)
+    return sorted(set(globals()) | set(__all__))

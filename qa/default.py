@@ -83,8 +83,15 @@ def _load_or_build(seeds: Path, path: Path, model: str, progress) -> Index:
             return Index.open(path, model=model)
         old = store.load(path)
     except IndexFileError as e:
-        if (path / store.MANIFEST).exists():
-            log.warning("rebuilding the default index: %s", e)
+        if (path / store.MANIFEST).exists():  # damaged: keep its files, they may hold uploads
+            try:
+                aside = store.set_aside(path)
+            except OSError as why:
+                log.warning("rebuilding the default index: %s (could not move it aside: %s)", e, why)
+            else:
+                log.warning("the default index was damaged (%s); it is kept in %s and a new one is "
+                            "built. Articles added to it are in %s/*/documents.jsonl and the uploads "
+                            "folder: add them again with `qa ingest`", e, aside, aside)
     index = Index(path, model=model)
     user_docs = []
     if old is not None:

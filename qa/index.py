@@ -83,6 +83,10 @@ class Index:
             raise IndexFileError(f"index at {path} was built with model {snap.model!r}, this run "
                                  f"uses {index.model!r}: run `qa ingest --rebuild --index {path} "
                                  f"PATH...` to re-embed, or set QA_MODEL={snap.model}")
+        if encoder is not None and encoder.dim != snap.dim:
+            raise IndexFileError(f"index at {path} holds {snap.dim}-dimensional vectors, model "
+                                 f"{index.model!r} gives {encoder.dim}: run `qa ingest --rebuild "
+                                 f"--index {path} PATH...` to re-embed")
         row = 0
         for d in snap.docs:
             index._docs[d.document.id] = d

@@ -127,15 +127,17 @@ def _apply_dateline(doc: Document) -> None:
 
 _MD_RULES = [
     (re.compile(r"^```.*$", re.M), ""),                       # code fences
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), ""),                # images: dropped
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),             # links: keep the words
+    # No bracket or parenthesis inside the parts, so a match attempt stops at the next one:
+    # "[[[[..." or "*a *a *a..." take linear time, not quadratic (a 100 kB line took minutes).
+    (re.compile(r"!\[([^\[\]]*)\]\([^()\n]*\)"), ""),            # images: dropped
+    (re.compile(r"\[([^\[\]]+)\]\([^()\n]*\)"), r"\1"),         # links: keep the words
     (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),              # heading marks
     (re.compile(r"^\s{0,3}>\s?", re.M), ""),                   # block quotes
     (re.compile(r"^\s*[-*+]\s+", re.M), ""),                   # bullets
     (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),                  # bold
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
+    (re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
     (re.compile(r"`([^`]+)`"), r"\1"),                         # inline code
-    (re.compile(r"<[^>]+>"), ""),                              # inline HTML
+    (re.compile(r"<[^<>]+>"), ""),                             # inline HTML
 ]
 
 
@@ -226,8 +228,12 @@ def _jsonl_document(raw: bytes, path: Path, lineno: int) -> Document:
     except json.JSONDecodeError as e:
         raise bad(f"not valid JSON ({e.msg} at column {e.colno}); each line must be one "
                   'JSON object like {"id": "a1", "text": "..."}') from None
+    except (ValueError, RecursionError) as e:  # a number past Python's digit limit, deep nesting
+        raise bad(f"not usable JSON ({str(e)[:80]}); each line must be one JSON object like "
+                  '{"id": "a1", "text": "..."}') from None
     if not isinstance(obj, dict):
         raise bad('each line must be a JSON object like {"id": "a1", "text": "..."}')
+    obj = {k: _no_lone_surrogates(v) if isinstance(v, str) else v for k, v in obj.items()}
     doc_id, text = obj.get("id"), obj.get("text")
     if isinstance(doc_id, int) and not isinstance(doc_id, bool):
         doc_id = str(doc_id)
@@ -246,6 +252,14 @@ def _jsonl_document(raw: bytes, path: Path, lineno: int) -> Document:
                    origin=f"{path}:{lineno}")
     _apply_dateline(doc)
     return doc
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_lone_surrogates(text: str) -> str:
+    """JSON's "\\ud800" escapes give strings that UTF-8 (and the model's tokenizer) cannot take."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _normalise_newlines(text: str) -> str:

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -79,9 +80,15 @@ def keep(src: Path, original_name: str, folder: Path | None = None) -> Path:
         if target.parent != folder:  # cannot happen with a safe name; never write elsewhere
             raise InputError(f"refused file name {original_name!r}", path=original_name)
         if not target.exists() or _sha256(target) == digest:
-            tmp = folder / f".{candidate}.part"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, target)
+            # A fresh temporary file (O_EXCL): a link planted in the folder is never written through.
+            fd, tmp = tempfile.mkstemp(prefix=f".{candidate}.", suffix=".part", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as out, open(src, "rb") as data:
+                    shutil.copyfileobj(data, out)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
             return target
     raise InputError("too many uploads with this name; rename the file", path=original_name)
 

@@ -92,6 +92,22 @@ class VectorStore:
                                  "rebuild the index with `qa ingest --rebuild`") from None
         return cls(index, _kind_of(index), exact)
 
+    @classmethod
+    def from_bytes(cls, data: bytes, exact: np.ndarray | None = None) -> "VectorStore":
+        import faiss
+
+        try:
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except RuntimeError as e:
+            raise IndexFileError(f"the saved search index is not readable ({_last_line(e)}); "
+                                 "rebuild the index with `qa ingest --rebuild`") from None
+        return cls(index, _kind_of(index), exact)
+
+    def to_bytes(self) -> bytes:
+        import faiss
+
+        return faiss.serialize_index(self.index).tobytes()
+
     def save(self, path: Path) -> None:
         import faiss
 

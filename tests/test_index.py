@@ -155,4 +155,4 @@ def test_a_save_keeps_one_generation_and_the_old_one_until_the_manifest_moves(tm
     index.save()
     second = json.loads((tmp_path / "ix" / "manifest.json").read_text())["generation"]
     assert first != second
-    assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == sorted(["manifest.json", second])
+    assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == sorted(["manifest.json", ".lock", second])
