@@ -20,7 +20,10 @@ class CachedEncoder:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
-        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
+        # Backends of one model differ slightly (int8): each keeps its own vectors.
+        backend = getattr(inner, "backend", "torch")
+        self.backend = backend
+        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{self.name}-{backend}")
         self.path = Path(folder) / f"{slug}.npz"
         self._index: dict[bytes, int] = {}
         self._vectors: list[np.ndarray] = []
@@ -33,7 +36,8 @@ class CachedEncoder:
         self._flat: np.ndarray | None = None
 
     def _key(self, text: str) -> bytes:
-        return hashlib.sha1((self.name + "\x00" + text).encode("utf-8", "surrogatepass")).digest()
+        key = self.name + "\x00" + self.backend + "\x00" + text
+        return hashlib.sha1(key.encode("utf-8", "surrogatepass")).digest()
 
     def _all(self) -> np.ndarray:
         if self._flat is None:
