@@ -13,7 +13,7 @@ file with a quarter of its cells probed had recall@10 0.92 (BBC and WikiQA quest
 
 Every store is one FAISS index, saved with FAISS's own format (no pickle); its kind and search
 setting travel inside that file. The interface is small on purpose - ``build``, ``search``,
-``save``, ``load`` - so another engine (docs/scale.md) is a new class, not a rewrite.
+``save``, ``load`` - so another engine (README, "Beyond one machine") is a new class, not a rewrite.
 """
 from __future__ import annotations
 
