@@ -172,6 +172,9 @@ def _export(folder: Path, out: Path) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a one-off export needs no "Loading weights" bar
     try:
         model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
     except (OSError, ValueError) as e:
@@ -201,8 +204,14 @@ def _quantize(fp32: Path, out: Path) -> None:
     graph = onnx.load(str(fp32), load_external_data=False).graph
     keep_float = [n.name for n in graph.node if n.op_type == "MatMul"
                   and "/output/dense/" in n.name and "/attention/" not in n.name]
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
+    quiet = logging.getLogger()  # onnxruntime advises pre-processing on the root logger
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
+    finally:
+        quiet.setLevel(level)
 
 
 def _intact(path: Path) -> bool:
