@@ -31,7 +31,8 @@ def terms(text: str) -> list[str]:
     """Lower-case word terms without stopwords; a possessive ``'s`` and a plural ``s`` are cut."""
     out = []
     for w in _WORD.findall(text.lower()):
-        w = re.sub(r"['’]s$", "", w)
+        if w.endswith(("'s", "’s")):
+            w = w[:-2]
         if w in STOPWORDS:
             continue
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
@@ -53,7 +54,8 @@ class BM25:
             lengths[j] = len(toks)
             tf: dict[int, int] = {}
             for t in toks:
-                tf[self._id(t)] = tf.get(self._id(t), 0) + 1
+                i = self._id(t)
+                tf[i] = tf.get(i, 0) + 1
             rows.extend(tf)
             cols.extend([j] * len(tf))
             counts.extend(tf.values())
