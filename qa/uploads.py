@@ -8,7 +8,6 @@ A file that cannot be read is named in the report and not kept; the others still
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -22,6 +21,7 @@ from typing import Callable, Iterable
 
 from .default import home
 from .errors import InputError, QAError
+from .hashing import sha256_file
 from .index import Index
 from .readers import SUFFIXES, read_file
 
@@ -73,13 +73,13 @@ def keep(src: Path, original_name: str, folder: Path | None = None) -> Path:
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
-    digest = _sha256(src)
+    digest = sha256_file(src)
     for n in range(1, 1000):
         candidate = name if n == 1 else f"{stem}-{n}{dot}{suffix}"
         target = (folder / candidate).resolve()
         if target.parent != folder:  # cannot happen with a safe name; never write elsewhere
             raise InputError(f"refused file name {original_name!r}", path=original_name)
-        if not target.exists() or _sha256(target) == digest:
+        if not target.exists() or sha256_file(target) == digest:
             # A fresh temporary file (O_EXCL): a link planted in the folder is never written through.
             fd, tmp = tempfile.mkstemp(prefix=f".{candidate}.", suffix=".part", dir=folder)
             try:
@@ -173,10 +173,3 @@ def _short(error: QAError, kept: Path | None, name: str) -> str:
         text = text.replace(str(kept), safe_name(name))
     return text
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

