@@ -102,6 +102,9 @@ def test_uploaded_markup_article_is_searchable_and_inert(tab, server, tmp_path):
     slider = page.locator("input[type=number]").first
     slider.fill("10")
     slider.press("Enter")
+    # The question must not race the setting: wait until the slider itself shows 10.
+    page.wait_for_function("[...document.querySelectorAll('input[type=range]')]"
+                           ".some(r => r.value === '10')")
     reply = ask(page, QUESTION_PAYLOAD)
     for summary in reply.locator("summary").all():
         summary.click()
