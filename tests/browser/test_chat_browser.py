@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import MAX_UPLOAD_MB, ask, open_page, screenshot
 
@@ -99,12 +100,7 @@ def test_uploaded_markup_article_is_searchable_and_inert(tab, server, tmp_path):
     assert "Zebra council <img" in page.locator("#qa-sources").inner_text()
 
     page.get_by_text("Settings").click()
-    slider = page.locator("input[type=number]").first
-    slider.fill("10")
-    slider.press("Enter")
-    # The question must not race the setting: wait until the slider itself shows 10.
-    page.wait_for_function("[...document.querySelectorAll('input[type=range]')]"
-                           ".some(r => r.value === '10')")
+    set_passages(page, 10)
     reply = ask(page, QUESTION_PAYLOAD)
     for summary in reply.locator("summary").all():
         summary.click()
@@ -178,3 +174,22 @@ def test_the_app_listens_on_loopback_only(server):
         assert s.connect_ex((outward, server.port)) != 0, f"app reachable on {outward}"
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", server.port)) == 0
+
+
+def set_passages(page, n: int) -> None:
+    """Type ``n`` into the passages box and wait until the slider shows it, so the next question
+    cannot race the setting. A keystroke can land while the accordion is still opening and be
+    dropped, so it is typed again until it takes (a few tries at most)."""
+    box = page.locator("input[type=number]").first
+    rng = page.locator("input[type=range]").first
+    for _ in range(5):
+        box.fill(str(n))
+        box.press("Enter")
+        box.press("Tab")
+        try:
+            page.wait_for_function("([el, v]) => el.value === v", arg=[rng.element_handle(), str(n)],
+                                   timeout=3000)
+            return
+        except PlaywrightTimeout:
+            continue  # type it again
+    raise AssertionError(f"the passages slider never showed {n}")
