@@ -13,6 +13,7 @@ encoding (ONNX int8) + search + reading the text.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -43,6 +44,27 @@ def corpus_vectors(base: np.ndarray, n: int, seed: int = 7) -> np.ndarray:
         noisy = src + (NOISE / np.sqrt(base.shape[1])) * rng.standard_normal(src.shape, np.float32)
         out[lo:hi] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
     return out
+
+
+def cached_graph(matrix: np.ndarray, cache: Path):
+    """The vector store over ``matrix`` as ``VectorStore.build`` makes it, kept in ``cache`` (a
+    1M-sentence graph takes 10-15 minutes to build here); (store, build seconds)."""
+    from qa import vectors
+
+    kind = vectors.choose_kind(len(matrix))
+    h = hashlib.sha256(matrix[:: max(1, len(matrix) // 1000)].tobytes()).hexdigest()[:12]
+    name = f"graph-{kind}-{len(matrix)}-M{vectors.HNSW_M}-efc{vectors.EF_CONSTRUCTION}-{h}"
+    f, meta = cache / f"{name}.faiss", cache / f"{name}.json"
+    if f.is_file() and meta.is_file():
+        return vectors.VectorStore.load(f, exact=matrix), json.loads(meta.read_text())["build_s"]
+    t0 = time.perf_counter()
+    store = vectors.VectorStore.build(matrix)
+    build_s = time.perf_counter() - t0
+    if store.kind != "flat":
+        cache.mkdir(parents=True, exist_ok=True)
+        store.save(f)
+        meta.write_text(json.dumps({"build_s": build_s}))
+    return store, build_s
 
 
 def variant_text(texts: list[str], i: int) -> str:

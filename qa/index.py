@@ -14,20 +14,22 @@ import numpy as np
 from . import store
 from .encoders import Encoder, load_encoder, model_name
 from .errors import IndexFileError, InputError
+from .speakers import attribute
 from .splitter import SPLITTER_VERSION, split_document
 from .ranker import Ranked, Ranker
 from .store import Snapshot, StoredDoc
 from .types import Answer, Document, Hit, Span
-from .vectors import VectorStore
+from .vectors import RawRows, RowBlocks, VectorStore
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]  # (sentences embedded so far, total)
 CONTEXT_SENTENCES = 2  # neighbours on each side in Hit.context
 # Up to this many sentences every question is ranked over all of them with every feature
-# (qa/ranker.py: lexical, article, neighbour and speaker evidence; about 6 s to prepare per 40k
-# sentences and a full scan per question). Larger indexes are searched by the vector store alone
-# (qa/vectors.py: approximate above 50k), with cosine scores and the plain cosine abstention rule.
+# (qa/ranker.py: lexical, article, neighbour and speaker evidence; prepared on the first question,
+# a full scan per question), with the vectors in memory. Larger indexes keep their vectors on
+# disk, search an approximate graph in memory (qa/vectors.py) and rank its candidates with the
+# same features from data stored at ingest (qa/corpus.py).
 RANK_ALL_MAX = 150_000
 ENCODE_CHUNK = 256
 
@@ -60,11 +62,16 @@ class Index:
         self._encoder = encoder
         self.model = encoder.name if encoder is not None else (model or model_name())
         self._docs: dict[str, StoredDoc] = {}
-        self._vectors: dict[str, np.ndarray] = {}
+        # each article's vectors: a slice of one array, or rows of the saved file (RawRows)
+        self._vectors: dict[str, np.ndarray | RawRows] = {}
         self.extra: dict = {}
+        # the encoder backend that embedded the vectors (None: unknown; "mixed": several)
+        self.backend: str | None = None
         self._lock = threading.RLock()
-        self._ranked = None  # (Ranker, row -> doc id, docs), built lazily after changes
+        self._ranked = None  # (Ranker or CandidateRanker, row -> doc id, docs), built lazily
         self._flat = None  # (VectorStore, row_doc, row_sentence, docs), built lazily after changes
+        self._saved = None  # (doc ids, all their rows, corpus data) as opened, while unchanged
+        self._warned_backend = False
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -94,32 +101,58 @@ class Index:
             raise IndexFileError(f"index at {path} holds {snap.dim}-dimensional vectors, model "
                                  f"{index.model!r} gives {encoder.dim}: run `qa ingest --rebuild "
                                  f"--index {path} PATH...` to re-embed")
+        large = len(snap.vectors) > RANK_ALL_MAX
+        # A large index's vectors stay on disk (rows read as questions need them); a small
+        # one's are read once into one array that the ranker uses as it is.
+        rows = snap.vectors if large else np.asarray(snap.vectors, np.float32)
         row = 0
         for d in snap.docs:
             index._docs[d.document.id] = d
-            index._vectors[d.document.id] = snap.vectors[row:row + len(d.spans)]
-            row += len(d.spans)
+            index._vectors[d.document.id] = rows.view(row, d.size) if large \
+                else rows[row:row + d.size]
+            row += d.size
         index.extra = snap.extra
-        if snap.search is not None:  # a large index's approximate search, saved with it
+        index.backend = snap.backend
+        corpus = None
+        if large:
+            from .corpus import CorpusData
+
+            corpus = CorpusData.from_files(snap.side, len(snap.docs), snap.dim)
+        index._saved = (list(index._docs), rows, corpus)
+        if snap.search is not None and large:  # the approximate search, saved with it
             index._rows(snap.search)
+        if encoder is not None:
+            index._check_backend(encoder)
         return index
 
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
             self._encoder = load_encoder(self.model)
+            self._check_backend(self._encoder)
         return self._encoder
+
+    def _check_backend(self, encoder: Encoder) -> None:
+        """Backends of one model give vectors that agree to cosine > 0.99 (BENCHMARKS.md), so
+        an index embedded with one is searched with another; say so once, with the fix."""
+        mine = getattr(encoder, "backend", None)
+        if self.backend and mine and mine != self.backend and not self._warned_backend:
+            self._warned_backend = True
+            log.warning("index at %s was embedded with the %s backend, questions are encoded "
+                        "with %s: answers may differ slightly. Set QA_BACKEND=%s, or run `qa "
+                        "ingest --rebuild --index %s PATH...` to re-embed", self.path,
+                        self.backend, mine, self.backend, self.path)
 
     # ---- contents -----------------------------------------------------------------------
     def __len__(self) -> int:
-        return sum(len(d.spans) for d in self._docs.values())
+        return sum(d.size for d in self._docs.values())
 
     @property
     def documents(self) -> list[Document]:
         return [d.document for d in self._docs.values()]
 
     def sentence_count(self, doc_id: str) -> int:
-        return len(self._docs[doc_id].spans)
+        return self._docs[doc_id].size
 
     def add(self, docs: Iterable[Document], *, progress: bool | ProgressFn | None = None) -> AddReport:
         """Add or replace documents. A document whose id and content are already indexed is not
@@ -151,16 +184,25 @@ class Index:
             pending.append((doc, digest, spans))
         texts = [doc.text[s.start:s.end] for doc, _, spans in pending for s in spans]
         vectors = self._encode(texts, progress)
+        stored = []
+        row = 0
+        for doc, digest, spans in pending:  # who says each sentence: computed once, stored
+            stored.append(StoredDoc.of(doc, digest, spans, attribute(texts[row:row + len(spans)])))
+            row += len(spans)
         row = 0
         with self._lock:
-            for doc, digest, spans in pending:
+            self._note_backend(bool(texts))
+            for d in stored:
+                doc = d.document
                 (report.updated if doc.id in self._docs else report.added).append(doc.id)
                 self._docs.pop(doc.id, None)  # a replaced article moves to the end
-                self._docs[doc.id] = StoredDoc(doc, digest, spans)
-                self._vectors[doc.id] = vectors[row:row + len(spans)]
-                row += len(spans)
-            self._ranked = None
-            self._flat = None if report.updated else self._appended(pending, vectors)
+                self._docs[doc.id] = d
+                self._vectors[doc.id] = vectors[row:row + d.size]
+                row += d.size
+            if stored:
+                self._ranked = None
+                self._saved = None
+                self._flat = None if report.updated else self._appended(pending, vectors)
         report.sentences = len(texts)
         return report
 
@@ -174,6 +216,8 @@ class Index:
                     removed.append(doc_id)
             if removed:
                 self._ranked = None
+                self._flat = None
+                self._saved = None
         return removed
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -182,10 +226,13 @@ class Index:
         if target is None:
             raise InputError("this index lives in memory; give save() a folder")
         with self._lock:
-            search = self._rows()[0]
-            snap = Snapshot(model=self.model, dim=self._dim(), docs=list(self._docs.values()),
-                            vectors=self._matrix(), extra=dict(self.extra),
-                            search=search if search.kind != "flat" else None)
+            large = len(self) > RANK_ALL_MAX
+            docs = list(self._docs.values())
+            vectors = self._row_source()
+            snap = Snapshot(model=self.model, dim=self._dim(), docs=docs, vectors=vectors,
+                            extra=dict(self.extra), backend=self.backend,
+                            search=self._rows()[0] if large else None,
+                            side=self._corpus(docs, vectors).to_files() if large else {})
         store.save(target, snap)
         if self.path is None:
             self.path = target
@@ -198,23 +245,16 @@ class Index:
         k = _check_k(k)
         with self._lock:  # a consistent view: later adds and removes build a new one
             ranker, row_doc, docs = self._ranker()
-            if ranker is None:
-                flat, row_doc, row_sent, docs = self._rows()
         if not len(row_doc):
             return []
         query = self.encoder.encode([question])[0]
         rows = None
         if doc_ids is not None:
-            wanted = set(doc_ids)
-            rows = np.array([i for i, d in enumerate(row_doc) if d in wanted], dtype=np.int64)
+            rows = _rows_of(docs, doc_ids)
             if not len(rows):
                 return []
-        if ranker is not None:
-            return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
-                    for r in ranker.search(question, query, k, rows)]
-        scores, best = flat.search(query.reshape(1, -1), k, rows)
-        return [_hit(docs[row_doc[i]], int(row_sent[i]), Ranked(int(i), float(sc), None, None))
-                for sc, i in zip(scores[0], best[0]) if i >= 0]
+        return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
+                for r in ranker.search(question, query, k, rows)]
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         from .answer import decide
@@ -250,26 +290,69 @@ class Index:
             return int(v.shape[1])
         return self.encoder.dim
 
-    def _matrix(self) -> np.ndarray:
+    def _note_backend(self, embedded: bool) -> None:
+        """Record which backend embedded the vectors ("mixed" once a second one adds some)."""
+        if not embedded or self._encoder is None:
+            return
+        mine = getattr(self._encoder, "backend", None)
+        if not self._docs:
+            self.backend = mine
+        elif mine != self.backend and self.backend != "mixed":
+            log.warning("adding vectors of the %s backend to an index embedded with %s; it is "
+                        "now recorded as mixed. `qa ingest --rebuild` re-embeds it with one",
+                        mine, self.backend)
+            self.backend = "mixed"
+
+    def _row_source(self):
+        """Every sentence vector in row order, without copying: the saved file or array while
+        unchanged since opening, else the articles' blocks one after another."""
         ids = list(self._docs)
-        if not ids:
-            return np.zeros((0, self._dim()), np.float32)
-        return np.ascontiguousarray(np.concatenate([self._vectors[d] for d in ids]), np.float32)
+        if self._saved is not None and self._saved[0] == ids:
+            return self._saved[1]
+        return RowBlocks([self._vectors[d] for d in ids], self._dim() if ids else 1)
+
+    def _matrix(self) -> np.ndarray:
+        """Every vector in one float32 array (for the full ranker: small indexes)."""
+        rows = self._row_source()
+        if isinstance(rows, np.ndarray):
+            return rows
+        return np.ascontiguousarray(np.asarray(rows), np.float32).reshape(
+            -1, self._dim() if self._docs else 1)
+
+    def _corpus(self, docs: list[StoredDoc], vectors):
+        """The large-index ranking data: as saved, or computed from the articles."""
+        from .corpus import CorpusData
+
+        same = self._saved is not None and self._saved[0] == [d.document.id for d in docs]
+        if same and self._saved[2] is not None:
+            return self._saved[2]
+        log.info("computing ranking data for %d sentences", len(vectors))
+        data = CorpusData.build(docs, vectors, self._dim())
+        if same:
+            self._saved = (self._saved[0], self._saved[1], data)
+        return data
 
     def _ranker(self):
-        """(the Ranker over all sentences, row -> doc id, doc id -> stored document), rebuilt
-        after a change, never changed in place. Above RANK_ALL_MAX sentences the ranker is None
-        and search falls back to the vector store alone."""
+        """(the ranker, row -> doc id, doc id -> stored document), rebuilt after a change,
+        never changed in place: qa.ranker.Ranker over every sentence up to RANK_ALL_MAX, above
+        it qa.corpus.CandidateRanker over the vector store's candidates."""
         if self._ranked is None:
             ids = list(self._docs)
+            row_doc = [d for d in ids for _ in range(self._docs[d].size)]
             if len(self) > RANK_ALL_MAX:
-                self._ranked = (None, None, None)
-                return self._ranked
-            docs = [(self._docs[d].document.title or "", self._docs[d].document.text,
-                     [(s.start, s.end) for s in self._docs[d].spans]) for d in ids]
-            matrix = self._matrix() if ids else np.zeros((0, 1), np.float32)
-            row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
-            self._ranked = (Ranker(docs, matrix), row_doc, dict(self._docs))
+                from .corpus import CandidateRanker
+
+                store, vectors = self._rows()[0], self._row_source()
+                docs = [self._docs[d] for d in ids]
+                ranker = CandidateRanker(docs, store, vectors, self._corpus(docs, vectors))
+            else:
+                docs = [(self._docs[d].document.title or "", self._docs[d].document.text,
+                         self._docs[d].bounds.tolist()) for d in ids]
+                matrix = self._matrix() if ids else np.zeros((0, 1), np.float32)
+                speakers = [self._docs[d].speakers for d in ids]
+                ranker = Ranker(docs, matrix, speakers if all(s is not None for s in speakers)
+                                else None)
+            self._ranked = (ranker, row_doc, dict(self._docs))
         return self._ranked
 
     def _appended(self, pending: list, vectors: np.ndarray):
@@ -280,7 +363,7 @@ class Index:
         store, row_doc, row_sent, _ = self._flat
         if store.kind == "flat":
             return None  # cheap to build again
-        store = store.extended(vectors, self._matrix())
+        store = store.extended(vectors, self._row_source())
         row_doc = row_doc + [doc.id for doc, _, spans in pending for _ in spans]
         row_sent = np.concatenate([row_sent] + [np.arange(len(spans)) for _, _, spans in pending])
         return store, row_doc, row_sent, dict(self._docs)
@@ -288,24 +371,39 @@ class Index:
     def _rows(self, search: VectorStore | None = None):
         """(vector store over all sentences - exact or approximate by size, row -> doc id,
         row -> sentence no., doc id -> stored document), rebuilt after a change, never changed
-        in place."""
+        in place. Its re-scoring reads the vectors where they are (on disk for a large index)."""
         if self._flat is None:
             ids = list(self._docs)
-            flat = search or VectorStore.build(self._matrix(), self._dim() if ids else 1)
-            row_doc = [d for d in ids for _ in range(len(self._docs[d].spans))]
-            row_sent = np.concatenate([np.arange(len(self._docs[d].spans)) for d in ids]) if ids \
+            if search is None:
+                search = VectorStore.build(self._matrix(), self._dim() if ids else 1,
+                                           keep_exact=False)
+                if search.kind != "flat":
+                    search.exact = self._row_source()
+            row_doc = [d for d in ids for _ in range(self._docs[d].size)]
+            row_sent = np.concatenate([np.arange(self._docs[d].size) for d in ids]) if ids \
                 else np.zeros(0, np.int64)
-            self._flat = (flat, row_doc, row_sent, dict(self._docs))
+            self._flat = (search, row_doc, row_sent, dict(self._docs))
         return self._flat
 
 
+def _rows_of(docs: dict[str, StoredDoc], doc_ids: Sequence[str]) -> np.ndarray:
+    """The rows of the articles ``doc_ids`` (unknown ids are ignored), sorted."""
+    starts, row = {}, 0
+    for d, stored in docs.items():
+        starts[d] = row
+        row += stored.size
+    parts = [np.arange(starts[d], starts[d] + docs[d].size) for d in dict.fromkeys(doc_ids)
+             if d in docs]
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
 def _hit(stored: StoredDoc, i: int, ranked: Ranked) -> Hit:
-    doc, spans = stored.document, stored.spans
-    span = spans[i]
-    lo = spans[max(0, i - CONTEXT_SENTENCES)].start
-    hi = spans[min(len(spans) - 1, i + CONTEXT_SENTENCES)].end
-    return Hit(text=doc.text[span.start:span.end], score=ranked.score, doc_id=doc.id,
-               title=doc.title, sentence=i, start=span.start, end=span.end, context=doc.text[lo:hi],
+    doc, bounds = stored.document, stored.bounds
+    start, end = int(bounds[i][0]), int(bounds[i][1])
+    lo = int(bounds[max(0, i - CONTEXT_SENTENCES)][0])
+    hi = int(bounds[min(len(bounds) - 1, i + CONTEXT_SENTENCES)][1])
+    return Hit(text=doc.text[start:end], score=ranked.score, doc_id=doc.id,
+               title=doc.title, sentence=i, start=start, end=end, context=doc.text[lo:hi],
                context_start=lo, published=doc.published, source=doc.source, url=doc.url,
                speaker=ranked.speaker, evidence=ranked.evidence)
 

@@ -102,3 +102,67 @@ class BM25:
             return np.asarray(sub.T @ q_idf, np.float32).ravel() / (best * (K1 + 1))
         sub.data = np.minimum(sub.data, 1.0)  # a term counts fully once it occurs about once
         return np.asarray(sub.T @ q_idf, np.float32).ravel() / best
+
+
+class Postings:
+    """One BM25 collection stored term by term: for each term, the texts holding it (sorted) and
+    its weight in each. ``scores`` scores chosen texts exactly as ``BM25.scores`` scores all of
+    them, reading only the question's terms: the postings can stay on disk (``RawRows``).
+
+    Term ids are those of a vocabulary shared by several collections; ``idf`` is NaN for a term
+    this collection does not hold (it counts as unknown, as in ``BM25``)."""
+
+    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, idf: np.ndarray, indices,
+                 weights, n_texts: int):
+        self.vocab, self.indptr, self.idf = vocab, indptr, idf
+        self.indices, self.weights = indices, weights  # arrays, or RawRows on disk
+        self.n_texts = n_texts
+        known = idf[~np.isnan(idf)]
+        self.idf_max = float(known.max()) if len(known) else 1.0
+
+    @classmethod
+    def from_bm25(cls, bm25: BM25, vocab: dict[str, int]) -> "Postings":
+        """``bm25`` re-keyed by the shared ``vocab`` (which must hold its terms)."""
+        order = np.full(len(bm25.idf), -1, np.int64)
+        for term, i in bm25.vocab.items():
+            if i < len(bm25.idf):
+                order[i] = vocab[term]
+        matrix = bm25.matrix.tocsr()
+        matrix.sort_indices()
+        counts = np.zeros(len(vocab), np.int64)
+        counts[order] = np.diff(matrix.indptr)
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        indices = np.empty(matrix.nnz, np.int32)
+        weights = np.empty(matrix.nnz, np.float32)
+        for local, shared in enumerate(order):
+            lo, hi = matrix.indptr[local], matrix.indptr[local + 1]
+            indices[indptr[shared]:indptr[shared] + hi - lo] = matrix.indices[lo:hi]
+            weights[indptr[shared]:indptr[shared] + hi - lo] = matrix.data[lo:hi]
+        idf = np.full(len(vocab), np.nan, np.float32)
+        idf[order] = bm25.idf
+        return cls(vocab, indptr, idf, indices, weights, matrix.shape[1])
+
+    def scores(self, query_terms: Sequence[str], cols: np.ndarray, *,
+               capped: bool = True) -> np.ndarray:
+        """``BM25.scores(query_terms, capped=capped)[cols]``."""
+        cols = np.asarray(cols, np.int64)
+        out = np.zeros(len(cols), np.float32)
+        unique = set(query_terms)
+        ids = sorted({self.vocab[t] for t in unique if t in self.vocab
+                      and not np.isnan(self.idf[self.vocab[t]])})
+        if not unique:
+            return out
+        q_idf = self.idf[ids] if ids else np.zeros(0, np.float32)
+        best = float(q_idf.sum() + (len(unique) - len(ids)) * self.idf_max)
+        if not ids or best <= 0:
+            return out
+        for t, w_idf in zip(ids, q_idf):
+            lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
+            texts = np.asarray(self.indices[lo:hi], np.int64)
+            at = np.searchsorted(texts, cols)
+            found = (at < len(texts)) & (texts[np.minimum(at, len(texts) - 1)] == cols)
+            if not found.any():
+                continue
+            w = np.asarray(self.weights[lo:hi])[at[found]]
+            out[found] += (np.minimum(w, 1.0) if capped else w) * w_idf
+        return out / (best if capped else best * (K1 + 1))

@@ -1,8 +1,9 @@
 """What ranking knows about a corpus beyond its sentence vectors, and the ranking of one question.
 
-Built from the index's documents and vectors when the index is opened or changed (nothing extra is
-stored on disk): article centroids, BM25 over sentences, articles and titles, and who says each
-sentence. A question is scored against every sentence by ``rank.fuse`` of these features.
+Built from the index's documents and vectors on its first question after opening or a change:
+article centroids and BM25 over sentences, articles and titles; who says each sentence is stored
+with the index at ingest. (Large indexes rank candidates instead, from data stored at ingest:
+qa/corpus.py.) A question is scored against every sentence by ``rank.fuse`` of these features.
 """
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ class Ranked:
 
 
 class Ranker:
-    def __init__(self, docs: list[tuple[str, str, list[tuple[int, int]]]], matrix: np.ndarray):
+    def __init__(self, docs: list[tuple[str, str, list[tuple[int, int]]]], matrix: np.ndarray,
+                 speakers: list[list[str | None]] | None = None):
         """``docs``: (title, text, sentence spans) in row order; ``matrix``: one unit row per
-        sentence."""
+        sentence; ``speakers``: who says each sentence, per document, when known already (the
+        index stores them at ingest), else worked out here."""
         self.matrix = np.ascontiguousarray(matrix, np.float32)
         sizes = np.array([len(spans) for _, _, spans in docs], np.int64)
         self.row_doc = np.repeat(np.arange(len(docs)), sizes)
@@ -42,7 +45,8 @@ class Ranker:
         self.lead = (1.0 / (1.0 + self.row_sent)).astype(np.float32)  # articles lead with the news
         self.has_number = np.array([bool(rank.NUMBER.search(t)) for t in self.texts], np.float32)
         self.has_name = np.array([bool(rank.NAME.search(t)) for t in self.texts], np.float32)
-        self.speakers = [s for doc in texts for s in attribute(doc)]
+        self.speakers = [s for doc in (speakers if speakers is not None else map(attribute, texts))
+                         for s in doc]
         self.surnames = np.array([surname(s) if s else "" for s in self.speakers], dtype=object)
 
     def __len__(self) -> int:

@@ -3,18 +3,28 @@
     index/
       manifest.json        format version, model, dimension, counts, per-document hashes,
                            fingerprint, and which generation folder is current
-      g000007/documents.jsonl   one article a line, with its sentence spans
-      g000007/vectors.faiss     the sentence vectors (FAISS), in document order
+      g000007/documents.jsonl   one article a line, with its sentence spans and speakers
+      g000007/vectors.f32       the sentence vectors: raw little-endian float32, (sentences,
+                                dimension), in document order. Read row by row from disk where
+                                the index is large (qa/vectors.py ``RawRows``), never pickled
       g000007/search.faiss      large indexes only: the approximate search index over the same
                                 rows (qa/vectors.py), so opening does not rebuild it
+      g000007/rank.*            large indexes only: what ranking needs about the whole corpus
+                                (article centroids, BM25 postings), written at ingest so the
+                                first question does not compute it (qa/corpus.py)
       .lock                held (flock) by a save, so saves to one folder take turns
 
 A save writes a new generation folder, then replaces manifest.json atomically (write, fsync,
 rename). A crash at any point leaves the previous manifest pointing at the previous, complete
-generation. The manifest records the sha256 of both generation files, so a damaged or edited file
-is refused on open instead of giving wrong answers. Saves to one folder take turns (a lock file);
+generation. The manifest records the sha256 of every generation file, so a damaged or edited file
+is refused on open instead of giving wrong answers (files are hashed as they are streamed, so a
+large index is never held twice in memory while it is checked). Saves to one folder take turns (a lock file);
 a reader that finds its generation just replaced by a writer reads the new one. Nothing here is
-pickled or executed: JSON, and FAISS's own format.
+pickled or executed: JSON, raw arrays, and FAISS's own format.
+
+Format 2 (this one) differs from format 1 in the vectors file (raw float32 instead of a flat FAISS
+index), the speakers stored per sentence, the ``backend`` in the manifest and the ranking files of
+large indexes. A format-1 index is refused with the rebuild command.
 """
 from __future__ import annotations
 
@@ -33,18 +43,38 @@ import numpy as np
 from .errors import IndexFileError
 from .types import Document, Span
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-FILES = ("documents.jsonl", "vectors.faiss")
+FILES = ("documents.jsonl", "vectors.f32")
 SEARCH_FILE = "search.faiss"  # optional
+CHUNK = 8 << 20  # bytes read or written at a time
+ROWS = 8192  # vector rows written at a time
 
 
 @dataclass
 class StoredDoc:
+    """An article as the index keeps it: its sentences as an (n, 2) int32 array of offsets (not
+    one object per sentence), and who says each (``None``: not computed)."""
+
     document: Document
     hash: str
-    spans: list[Span]
+    bounds: np.ndarray
+    speakers: list[str | None] | None = None
+
+    @classmethod
+    def of(cls, document: Document, hash: str, spans: list[Span],
+           speakers: list[str | None] | None = None) -> "StoredDoc":
+        bounds = np.array([[s.start, s.end] for s in spans], np.int64).reshape(-1, 2)
+        return cls(document, hash, _compact(bounds), speakers)
+
+    @property
+    def spans(self) -> list[Span]:
+        return [Span(int(s), int(e)) for s, e in self.bounds]
+
+    @property
+    def size(self) -> int:
+        return len(self.bounds)
 
 
 @dataclass
@@ -54,9 +84,13 @@ class Snapshot:
     model: str
     dim: int
     docs: list[StoredDoc]
-    vectors: np.ndarray  # (sum of spans, dim) float32, rows in document order
+    vectors: Any  # (sum of spans, dim) float32 rows in document order: an array, or read from
+    # disk (qa.vectors.RawRows, RowBlocks); anything with len() and row slices
     extra: dict[str, Any] = field(default_factory=dict)  # fingerprint, seed ids, ...
     search: Any = None  # a qa.vectors.VectorStore over ``vectors`` worth keeping, or None
+    backend: str | None = None  # the encoder backend that embedded the vectors, when known
+    side: dict[str, Any] = field(default_factory=dict)  # more generation files: name -> bytes
+    # when saving; name -> Path (checksum verified) when loaded
 
 
 def rebuild_hint(path: Path) -> str:
@@ -75,37 +109,33 @@ def save(path: Path, snap: Snapshot) -> None:
 
 
 def _save(path: Path, snap: Snapshot) -> None:
-    import faiss  # heavy: only when saving or loading
-
     gen = _next_generation(path)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path))
     tmp_manifest = path / (MANIFEST + ".tmp")
     published = False
     try:
-        rows = (json.dumps({"document": d.document.to_dict(), "hash": d.hash,
-                            "spans": [[s.start, s.end] for s in d.spans]}, ensure_ascii=False)
-                for d in snap.docs)
-        documents = "".join(row + "\n" for row in rows).encode("utf-8", "surrogatepass")
-        flat = faiss.IndexFlatIP(snap.dim)
-        if len(snap.vectors):
-            flat.add(np.ascontiguousarray(snap.vectors, dtype=np.float32))
-        # Serialised in memory and written by Python, so a full disk is an OSError like any other.
-        contents = dict(zip(FILES, (documents, faiss.serialize_index(flat).tobytes())))
+        # Streamed to disk and hashed as written (a 1M-sentence index is never held twice);
+        # a full disk is an OSError like any other.
+        digests = {"documents.jsonl": _write_lines(tmp / "documents.jsonl", (
+            json.dumps(_doc_row(d), ensure_ascii=False) + "\n" for d in snap.docs)),
+            "vectors.f32": _write_rows(tmp / "vectors.f32", snap.vectors, snap.dim)}
+        extra_files = dict(snap.side)
         if snap.search is not None:
-            contents[SEARCH_FILE] = snap.search.to_bytes()
-        for name, data in contents.items():
-            _write(tmp / name, data)
+            extra_files[SEARCH_FILE] = snap.search.to_bytes()
+        for name, data in extra_files.items():
+            digests[name] = _write(tmp / name, data)
         os.replace(tmp, path / gen)
         _fsync_path(path)
         manifest = {
             "format": FORMAT_VERSION,
             "model": snap.model,
+            "backend": snap.backend,
             "dimension": snap.dim,
             "documents": len(snap.docs),
             "sentences": int(len(snap.vectors)),
             "generation": gen,
             "hashes": {d.document.id: d.hash for d in snap.docs},
-            "files": {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
+            "files": digests,
             **snap.extra,
         }
         _write(tmp_manifest, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
@@ -119,6 +149,13 @@ def _save(path: Path, snap: Snapshot) -> None:
             tmp_manifest.unlink(missing_ok=True)
         raise _save_error(path, e) from None
     _remove_old_generations(path, keep=gen)
+
+
+def _doc_row(d: StoredDoc) -> dict[str, Any]:
+    row = {"document": d.document.to_dict(), "hash": d.hash, "spans": d.bounds.tolist()}
+    if d.speakers is not None:
+        row["speakers"] = d.speakers
+    return row
 
 
 def _save_error(path: Path, e: OSError) -> IndexFileError:
@@ -148,50 +185,82 @@ def load(path: Path, attempts: int = 3) -> Snapshot:
 
 
 def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
-    import faiss
+    from .vectors import RawRows
 
     gen_dir = path / manifest["generation"]
-    data = {name: (gen_dir / name).read_bytes() for name in FILES}
-    if SEARCH_FILE in (manifest.get("files") or {}):
-        data[SEARCH_FILE] = (gen_dir / SEARCH_FILE).read_bytes()
-    for name, digest in (manifest.get("files") or {}).items():
-        if name in data and hashlib.sha256(data[name]).hexdigest() != digest:
-            raise IndexFileError(f"index at {path} is damaged: {manifest['generation']}/{name} is "
-                                 f"not the file that was saved (checksum differs); "
-                                 f"{rebuild_hint(path)}")
+    digests = manifest.get("files") or {}
     try:
-        lines = data["documents.jsonl"].decode("utf-8", "surrogatepass").split("\n")
-        docs = [_stored_doc(line) for line in lines if line.strip()]
-        flat = faiss.deserialize_index(np.frombuffer(data["vectors.faiss"], dtype=np.uint8))
-    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        docs, digest = _read_documents(gen_dir / "documents.jsonl")
+    except (ValueError, KeyError, TypeError) as e:
         raise IndexFileError(f"index at {path} is damaged ({type(e).__name__}: {_short(e)}); "
                              f"{rebuild_hint(path)}") from None
-    n = sum(len(d.spans) for d in docs)
-    if flat.d != manifest["dimension"] or flat.ntotal != n or manifest.get("sentences") != n \
-            or len(docs) != manifest.get("documents"):
+    _check_digest(path, manifest, "documents.jsonl", digest)
+    side = {}
+    for name in [n for n in digests if n != "documents.jsonl"] + \
+            [n for n in FILES if n not in digests and n != "documents.jsonl"]:
+        if "/" in name or name.startswith("."):  # never a path out of the generation folder
+            raise IndexFileError(f"index at {path} names a file {name!r}; {rebuild_hint(path)}")
+        digest = _hash_file(gen_dir / name)
+        if name in digests:
+            _check_digest(path, manifest, name, digest)
+        side[name] = gen_dir / name
+    n = sum(d.size for d in docs)
+    dim = manifest["dimension"]
+    size = side["vectors.f32"].stat().st_size
+    if manifest.get("sentences") != n or len(docs) != manifest.get("documents") or \
+            size != n * dim * 4:
         raise IndexFileError(f"index at {path} is inconsistent: manifest says "
                              f"{manifest.get('documents')} documents / {manifest.get('sentences')} "
-                             f"sentences of dimension {manifest['dimension']}, the files hold "
-                             f"{len(docs)} / {n} stored and {flat.ntotal} vectors of dimension "
-                             f"{flat.d}; {rebuild_hint(path)}")
+                             f"sentences of dimension {dim}, the files hold {len(docs)} / {n} "
+                             f"stored and {size} bytes of vectors ({n * dim * 4} expected); "
+                             f"{rebuild_hint(path)}")
     if manifest.get("hashes") != {d.document.id: d.hash for d in docs}:
         raise IndexFileError(f"index at {path} is inconsistent: the manifest's document hashes do "
                              f"not match the stored documents; {rebuild_hint(path)}")
-    vectors = faiss.rev_swig_ptr(flat.get_xb(), n * flat.d).reshape(n, flat.d).copy() if n \
-        else np.zeros((0, flat.d), dtype=np.float32)
-    known = {"format", "model", "dimension", "documents", "sentences", "generation", "hashes", "files"}
+    vectors = RawRows(side.pop("vectors.f32"), (n, dim), "<f4")
+    known = {"format", "model", "backend", "dimension", "documents", "sentences", "generation",
+             "hashes", "files"}
     extra = {k: v for k, v in manifest.items() if k not in known}
-    return Snapshot(model=manifest["model"], dim=int(manifest["dimension"]), docs=docs,
-                    vectors=vectors, extra=extra, search=_load_search(path, data, vectors))
+    search = _load_search(path, side.pop(SEARCH_FILE, None), vectors)
+    return Snapshot(model=manifest["model"], dim=int(dim), docs=docs, vectors=vectors,
+                    extra=extra, search=search, backend=manifest.get("backend"), side=side)
 
 
-def _load_search(path: Path, data: dict[str, bytes], vectors: np.ndarray):
+def _read_documents(f: Path) -> tuple[list[StoredDoc], str]:
+    """The stored documents, parsed line by line as the file is hashed."""
+    h = hashlib.sha256()
+    docs = []
+    with open(f, "rb") as fh:
+        for line in fh:
+            h.update(line)
+            if line.strip():
+                docs.append(_stored_doc(line.decode("utf-8", "surrogatepass")))
+    return docs, h.hexdigest()
+
+
+def _hash_file(f: Path) -> str:
+    h = hashlib.sha256()
+    with open(f, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_digest(path: Path, manifest: dict[str, Any], name: str, digest: str) -> None:
+    want = (manifest.get("files") or {}).get(name)
+    if want is not None and want != digest:
+        raise IndexFileError(f"index at {path} is damaged: {manifest['generation']}/{name} is "
+                             f"not the file that was saved (checksum differs); "
+                             f"{rebuild_hint(path)}")
+
+
+def _load_search(path: Path, f: Path | None, vectors):
     from .vectors import VectorStore
 
-    if SEARCH_FILE not in data:
+    if f is None:
         return None
-    search = VectorStore.from_bytes(data[SEARCH_FILE], exact=vectors)
-    if search.ntotal != len(vectors):
+    search = VectorStore.load(f, exact=vectors)  # read from the file: no copy of it in memory
+    if search.ntotal != len(vectors) or search.dim != vectors.shape[1]:
         raise IndexFileError(f"index at {path} is inconsistent: {SEARCH_FILE} holds "
                              f"{search.ntotal} vectors, the store {len(vectors)}; "
                              f"{rebuild_hint(path)}")
@@ -245,16 +314,32 @@ def _remove_old_generations(path: Path, keep: str) -> None:
 def _stored_doc(line: str) -> StoredDoc:
     row = json.loads(line)
     doc = Document(**row["document"])
-    spans = [Span(int(s), int(e)) for s, e in row["spans"]]
+    bounds = np.array(row["spans"], np.int64).reshape(-1, 2)
+    speakers = row.get("speakers")
     if not isinstance(doc.id, str) or not isinstance(doc.text, str) or not isinstance(row["hash"], str):
         raise TypeError(f"document {doc.id!r}: id, text and hash must be strings")
-    prev = 0
-    for span in spans:  # the offsets invariant: doc.text[start:end] is the sentence, in order
-        if not prev <= span.start < span.end <= len(doc.text):
-            raise ValueError(f"document {doc.id!r}: sentence span {span.start}:{span.end} is out "
-                             f"of order or outside its {len(doc.text)}-character text")
-        prev = span.end
-    return StoredDoc(doc, row["hash"], spans)
+    if speakers is not None and (not isinstance(speakers, list)
+                                 or not all(s is None or isinstance(s, str) for s in speakers)):
+        raise TypeError(f"document {doc.id!r}: speakers must be one name or null per sentence")
+    if speakers is not None and len(speakers) != len(bounds):
+        raise ValueError(f"document {doc.id!r} is inconsistent: {len(bounds)} sentences, "
+                         f"{len(speakers)} speakers")
+    # the offsets invariant: doc.text[start:end] is the sentence, in order
+    starts, ends = bounds[:, 0], bounds[:, 1]
+    prev = np.concatenate([[0], ends[:-1]])
+    bad = np.flatnonzero((starts < prev) | (starts >= ends) | (ends > len(doc.text)))
+    if len(bad):
+        s, e = bounds[bad[0]]
+        raise ValueError(f"document {doc.id!r}: sentence span {s}:{e} is out of order or outside "
+                         f"its {len(doc.text)}-character text")
+    return StoredDoc(doc, row["hash"], _compact(bounds), speakers)
+
+
+def _compact(bounds: np.ndarray) -> np.ndarray:
+    """Offsets as int32 where they fit (articles under 2 GB of text)."""
+    if not len(bounds) or bounds.max() < 2**31:
+        return bounds.astype(np.int32)
+    return bounds
 
 
 def _flock(fh) -> None:
@@ -267,10 +352,37 @@ def _flock(fh) -> None:
     fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
 
 
-def _write(p: Path, data: bytes) -> None:
+def _write(p: Path, data: bytes) -> str:
+    """Write ``data`` to ``p`` durably; its sha256."""
     with open(p, "wb") as fh:
         fh.write(data)
         _fsync(fh)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_lines(p: Path, lines) -> str:
+    h = hashlib.sha256()
+    with open(p, "wb") as fh:
+        for line in lines:
+            data = line.encode("utf-8", "surrogatepass")
+            h.update(data)
+            fh.write(data)
+        _fsync(fh)
+    return h.hexdigest()
+
+
+def _write_rows(p: Path, vectors, dim: int) -> str:
+    """The vector rows as raw little-endian float32, a bounded number at a time."""
+    h = hashlib.sha256()
+    with open(p, "wb") as fh:
+        for lo in range(0, len(vectors), ROWS):
+            data = np.ascontiguousarray(vectors[lo:lo + ROWS], "<f4")
+            if data.ndim != 2 or data.shape[1] != dim:
+                raise ValueError(f"vector rows of shape {data.shape}, expected (*, {dim})")
+            h.update(data.data)
+            fh.write(data.data)
+        _fsync(fh)
+    return h.hexdigest()
 
 
 def _fsync(fh) -> None:

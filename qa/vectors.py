@@ -2,11 +2,14 @@
 
     flat      exact inner product over float32 vectors: small corpora (up to FLAT_MAX sentences),
               where a scan takes a few milliseconds and nothing approximate is worth its error
-    hnsw-sq8  HNSW graph over 8-bit scalar-quantized vectors: large corpora. A quarter of the
+    hnsw-sq4  HNSW graph over 4-bit scalar-quantized vectors: large corpora. An eighth of the
               memory of float32 for the vectors; the best RERANK candidates are re-scored with
               the exact float32 vectors when the caller has them (in memory, or read from disk
-              with ``OnDiskVectors``): recall@10 against exact search 0.99 at 1M sentences for
-              questions about the corpus (bench/speed.py, BENCHMARKS.md)
+              with ``RawRows``). At 100k sentences 4-bit codes gave the same recall@10 after
+              re-scoring as 8-bit ones (1.000 on-topic, 0.994 / 0.989 off-topic) for 192 bytes
+              a sentence less, which is what keeps a 1M-sentence index under 1 GB
+              (BENCHMARKS.md, "Speed and scale")
+    hnsw-sq8  the same graph over 8-bit codes (the kind before; still read and built on request)
 
 Why not IVF: questions sit far from the sentence clusters. On the 41.8k BBC sentences an inverted
 file with a quarter of its cells probed had recall@10 0.92 (BBC and WikiQA questions, measured).
@@ -32,11 +35,13 @@ HNSW_M = 32  # graph degree: 16 saves 128 bytes a sentence and needs a larger se
 EF_CONSTRUCTION = 160  # 1M: built in 670 s, not 450 s as with 80; off-topic recall 0.92 -> 0.99
 SQ_TRAIN = 20_000  # sample for the 8-bit quantizer's per-dimension ranges
 RERANK = 40  # candidates re-scored exactly, at least; 4 k when k is larger
+EXACT_ROWS = 20_000  # a search among at most this many rows scores them exactly
 SEED = 1234
+QUANTIZERS = {"hnsw-sq4": "QT_4bit", "hnsw-sq8": "QT_8bit"}
 
 
 def choose_kind(n: int) -> str:
-    return "flat" if n <= FLAT_MAX else "hnsw-sq8"
+    return "flat" if n <= FLAT_MAX else "hnsw-sq4"
 
 
 def ef_search_for(n: int) -> int:
@@ -68,9 +73,9 @@ class VectorStore:
         kind = kind or choose_kind(len(matrix))
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw-sq8":
-            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M,
-                                      faiss.METRIC_INNER_PRODUCT)
+        elif kind in QUANTIZERS:
+            index = faiss.IndexHNSWSQ(dim, getattr(faiss.ScalarQuantizer, QUANTIZERS[kind]),
+                                      HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = EF_CONSTRUCTION
             index.hnsw.efSearch = ef_search_for(len(matrix))
             index.train(_sample(matrix, SQ_TRAIN))
@@ -135,16 +140,38 @@ class VectorStore:
     @property
     def nbytes(self) -> int:
         """Memory the index takes: vectors or codes, and graph links (not ``exact``)."""
+        import faiss
+
         if self.kind == "flat":
             return self.ntotal * self.dim * 4
         links = int(self.index.hnsw.neighbors.size()) * 4 + self.ntotal * 12  # + offsets, levels
-        return self.ntotal * self.dim + links
+        return self.ntotal * int(faiss.downcast_index(self.index.storage).code_size) + links
+
+    def candidates(self, query: np.ndarray, n: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Up to ``n`` rows nearest ``query`` by the store's own scores (approximate for a graph:
+        the caller re-scores them), nearest first; only among ``rows`` when given."""
+        query = np.ascontiguousarray(np.atleast_2d(query)[:1], dtype=np.float32)
+        n = min(n, self.ntotal if rows is None else len(rows))
+        if n <= 0:
+            return np.zeros(0, np.int64)
+        if rows is not None and self.exact is not None and len(rows) <= EXACT_ROWS:
+            rows = np.asarray(rows, dtype=np.int64)
+            return _best(query @ np.asarray(self.exact[rows]).T, rows, n)[1][0]
+        _, ids = _search(self.index, query, n, self._params(rows))
+        return ids[0][ids[0] >= 0]
+
+    def _params(self, rows: np.ndarray | None):
+        import faiss
+
+        if rows is None:
+            return None
+        sel = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+        return faiss.SearchParameters(sel=sel) if self.kind == "flat" else \
+            faiss.SearchParametersHNSW(sel=sel, efSearch=self.index.hnsw.efSearch * 2)
 
     def search(self, queries: np.ndarray, k: int, rows: np.ndarray | None = None):
         """(scores, row numbers), each (len(queries), k), best first; only among ``rows`` when
         given. Row -1 (score -inf) pads when fewer rows than k exist."""
-        import faiss
-
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = min(k, self.ntotal if rows is None else len(rows))
         if k <= 0:
@@ -153,11 +180,7 @@ class VectorStore:
         if rows is not None and self.kind != "flat" and self.exact is not None:
             rows = np.asarray(rows, dtype=np.int64)
             return _best(queries @ np.asarray(self.exact[rows]).T, rows, k)
-        params = None
-        if rows is not None:
-            sel = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
-            params = faiss.SearchParameters(sel=sel) if self.kind == "flat" else \
-                faiss.SearchParametersHNSW(sel=sel, efSearch=self.index.hnsw.efSearch * 2)
+        params = self._params(rows)
         if self.kind == "flat" or self.exact is None:
             return _search(self.index, queries, k, params)
         _, candidates = _search(self.index, queries, max(RERANK, 4 * k), params)
@@ -170,10 +193,72 @@ class VectorStore:
         return scores, ids
 
 
-class OnDiskVectors:
-    """Rows of a float32 ``.npy`` matrix read from disk on demand (``pread``), for re-scoring:
-    a few dozen rows a question, so the matrix needs no memory (unlike a memory map, whose
-    pages, with the kernel's fault-around, stay in the process's resident set)."""
+class RawRows:
+    """Rows of a raw little-endian matrix file (``shape``, ``dtype``, from byte ``offset``), read
+    from disk on demand with ``pread``: a few hundred rows a question, so the matrix needs no
+    memory (unlike a memory map, whose pages, with the kernel's fault-around, stay in the
+    process's resident set). The file is opened once: it stays readable after a save removes
+    its generation folder. ``view(start, count)`` is a window on the same file."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype="<f4", offset: int = 0, *,
+                 _fd: int | None = None):
+        self.path = Path(path)
+        self.shape = tuple(int(x) for x in shape)
+        self.dtype = np.dtype(dtype)
+        self.offset = int(offset)
+        self._width = self.dtype.itemsize * int(np.prod(self.shape[1:], dtype=np.int64))
+        if _fd is None:
+            size = os.path.getsize(self.path)
+            if size < self.offset + self._width * self.shape[0]:
+                raise IndexFileError(f"{self.path} holds {size} bytes, fewer than its "
+                                     f"{self.shape[0]} rows need; rebuild the index with "
+                                     "`qa ingest --rebuild`")
+            self._owner = _Fd(os.open(self.path, os.O_RDONLY))
+        else:
+            self._owner = _fd
+        self.ndim = len(self.shape)
+
+    def view(self, start: int, count: int) -> "RawRows":
+        return RawRows(self.path, (count, *self.shape[1:]), self.dtype,
+                       self.offset + start * self._width, _fd=self._owner)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.read(0, len(self))
+        return out if dtype is None else out.astype(dtype)
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo`` to ``hi`` (one read)."""
+        lo, hi = max(0, lo), min(len(self), hi)
+        n = max(0, hi - lo)
+        data = _pread(self._owner.fd, n * self._width, self.offset + lo * self._width)
+        return np.frombuffer(data, self.dtype).reshape((n, *self.shape[1:])).copy()
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, slice):
+            lo, hi, step = rows.indices(len(self))
+            out = self.read(lo, hi)
+            return out[::step] if step != 1 else out
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        out = np.empty((len(rows), *self.shape[1:]), self.dtype)
+        if not len(rows):
+            return out
+        if rows.min() < 0 or rows.max() >= len(self):
+            raise IndexError(f"row out of range 0..{len(self) - 1}")
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        breaks = np.flatnonzero(np.diff(srt) > 1) + 1  # runs of neighbouring rows: one read each
+        for run in np.split(np.arange(len(srt)), breaks):
+            lo, hi = int(srt[run[0]]), int(srt[run[-1]]) + 1
+            block = self.read(lo, hi)
+            out[order[run]] = block[srt[run] - lo]
+        return out
+
+
+class OnDiskVectors(RawRows):
+    """The rows of a float32 ``.npy`` matrix, read on demand (``RawRows``)."""
 
     def __init__(self, path: Path):
         with open(path, "rb") as fh:
@@ -181,28 +266,69 @@ class OnDiskVectors:
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
                 np.lib.format.read_array_header_2_0
             shape, fortran, dtype = read_header(fh)
-            self.offset = fh.tell()
+            offset = fh.tell()
         if fortran or dtype != np.float32 or len(shape) != 2:
             raise IndexFileError(f"{path} is not a float32 matrix; rebuild the index")
-        self.shape = shape
-        self.path = path
-        self._fd = os.open(path, os.O_RDONLY)
+        super().__init__(path, shape, np.float32, offset)
+
+
+class _Fd:
+    """An open file descriptor shared by views, closed with the last of them."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __del__(self):
+        os.close(self.fd)
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    data = os.pread(fd, size, offset)
+    while len(data) < size:  # pread may return less than asked
+        more = os.pread(fd, size - len(data), offset + len(data))
+        if not more:
+            raise IndexFileError(f"an index file ended early (read {len(data)} of {size} bytes); "
+                                 "rebuild the index with `qa ingest --rebuild`")
+        data += more
+    return data
+
+
+class RowBlocks:
+    """Several row sources (arrays or ``RawRows``) read as one matrix, without copying them:
+    the vectors of an index whose older articles stay on disk and newer ones are in memory."""
+
+    def __init__(self, blocks: list, dim: int):
+        self.blocks = [b for b in blocks if len(b)]
+        self.dim = dim
+        self.starts = np.cumsum([0] + [len(b) for b in self.blocks])
+        self.shape = (int(self.starts[-1]), dim)
+        self.ndim = 2
 
     def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, rows) -> np.ndarray:
-        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-        width = self.shape[1] * 4
-        out = np.empty((len(rows), self.shape[1]), np.float32)
-        for n, r in enumerate(rows):
-            out[n] = np.frombuffer(os.pread(self._fd, width, self.offset + int(r) * width), np.float32)
-        return out
+    def chunks(self, size: int = 8192):
+        """The rows in order, a bounded number at a time."""
+        for b in self.blocks:
+            for lo in range(0, len(b), size):
+                yield np.ascontiguousarray(b[lo:lo + size], np.float32)
 
-    def __del__(self):
-        fd = getattr(self, "_fd", None)
-        if fd is not None:
-            os.close(fd)
+    def __array__(self, dtype=None, copy=None):
+        if not self.blocks:
+            return np.zeros((0, self.dim), dtype or np.float32)
+        out = np.concatenate(list(self.chunks()))
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, slice):
+            rows = np.arange(*rows.indices(len(self)))
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        out = np.empty((len(rows), self.dim), np.float32)
+        which = np.searchsorted(self.starts, rows, side="right") - 1
+        for b in np.unique(which):
+            sel = np.flatnonzero(which == b)
+            out[sel] = self.blocks[b][rows[sel] - self.starts[b]]
+        return out
 
 
 def _search(index, queries: np.ndarray, k: int, params):
@@ -243,7 +369,10 @@ def _kind_of(index) -> str:
     if isinstance(index, faiss.IndexFlat):
         return "flat"
     if isinstance(index, faiss.IndexHNSWSQ):
-        return "hnsw-sq8"
+        qtype = faiss.downcast_index(index.storage).sq.qtype
+        for kind, name in QUANTIZERS.items():
+            if qtype == getattr(faiss.ScalarQuantizer, name):
+                return kind
     raise IndexFileError(f"unexpected FAISS index type {type(index).__name__}; rebuild the index "
                          "with `qa ingest --rebuild`")
 

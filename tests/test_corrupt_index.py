@@ -57,20 +57,20 @@ def test_an_intact_index_opens_and_answers(saved):
 
 
 @pytest.mark.parametrize("keep", [0, 10, 45, 0.5, -4])
-def test_truncated_faiss_file(saved, keep):
-    f = _gen(saved) / "vectors.faiss"
+def test_truncated_vectors_file(saved, keep):
+    f = _gen(saved) / "vectors.f32"
     data = f.read_bytes()
     f.write_bytes(data[:int(len(data) * keep) if isinstance(keep, float) else keep])
     _refused(saved, "damaged", REBUILD)
 
 
-def test_faiss_file_with_flipped_bytes_is_refused_not_searched(saved):
-    # Same length, still parses as FAISS: only the checksum in the manifest can tell.
-    f = _gen(saved) / "vectors.faiss"
+def test_vectors_file_with_flipped_bytes_is_refused_not_searched(saved):
+    # Same length, still reads as float32 rows: only the checksum in the manifest can tell.
+    f = _gen(saved) / "vectors.f32"
     data = bytearray(f.read_bytes())
     data[-16:] = b"\x3f" * 16  # the last vector values become 0.75-ish: wrong, yet readable
     f.write_bytes(bytes(data))
-    _refused(saved, "vectors.faiss", "checksum", REBUILD)
+    _refused(saved, "vectors.f32", "checksum", REBUILD)
 
 
 def test_sentence_store_shorter_than_the_vectors(saved):
@@ -111,9 +111,10 @@ def test_sentence_offsets_outside_the_text(saved, spans):
     ({"generation": "g999999"}, "missing"),
     ({"generation": "../../etc"}, "g000001"),
     ({"generation": None}, "'generation'"),
-    ({"format": 2}, "format 2"),
+    ({"format": 1}, "format 1"),
+    ({"format": 99}, "format 99"),
     ({"files": "yes"}, "'files'"),
-    ({"files": {"vectors.faiss": "0" * 64}}, "checksum"),
+    ({"files": {"vectors.f32": "0" * 64}}, "checksum"),
 ])
 def test_edited_manifest(saved, changes, phrase):
     _edit_manifest(saved, **changes)
@@ -143,14 +144,14 @@ def test_missing_generation_folder(saved):
     _refused(saved, "missing", REBUILD)
 
 
-@pytest.mark.parametrize("name", ["documents.jsonl", "vectors.faiss"])
+@pytest.mark.parametrize("name", ["documents.jsonl", "vectors.f32"])
 def test_missing_file_in_generation(saved, name):
     (_gen(saved) / name).unlink()
     _refused(saved, "missing", REBUILD)
 
 
 def test_unreadable_generation_file_is_an_index_error(saved):
-    f = _gen(saved) / "vectors.faiss"
+    f = _gen(saved) / "vectors.f32"
     f.unlink()
     f.mkdir()  # a folder where a file should be: OSError other than "not found"
     _refused(saved, REBUILD)
@@ -163,7 +164,7 @@ def test_no_index_at_all(tmp_path):
 def test_cli_reports_a_damaged_index_in_one_line(saved, capsys):
     from qa.cli import main
 
-    (_gen(saved) / "vectors.faiss").write_bytes(b"")
+    (_gen(saved) / "vectors.f32").write_bytes(b"")
     code = main(["ask", "harbour", "--index", str(saved)])
     err = capsys.readouterr().err
     assert code == 2
@@ -175,7 +176,7 @@ def test_a_damaged_index_is_rebuilt_by_the_advised_command(saved, tmp_path, monk
     from qa import encoders
     from qa.cli import main
 
-    (_gen(saved) / "vectors.faiss").write_bytes(b"junk")
+    (_gen(saved) / "vectors.f32").write_bytes(b"junk")
     article = tmp_path / "harbour.txt"
     article.write_text("Harbour\n\n" + DOCS[0].text, encoding="utf-8")
     monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
@@ -197,7 +198,7 @@ def test_a_damaged_default_index_is_kept_aside_not_overwritten(isolated_home, mo
     index.add([Document(id="upload/mine.txt", text="My own article. It matters to me.")])
     index.save()
     path = isolated_home / "index"
-    damaged = _gen(path) / "vectors.faiss"
+    damaged = _gen(path) / "vectors.f32"
     damaged.write_bytes(damaged.read_bytes()[:-8] + b"\x3f" * 8)
     default.reset()
     rebuilt = default.default_index()

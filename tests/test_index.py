@@ -142,7 +142,7 @@ def test_missing_index_names_the_fix(tmp_path):
 def test_truncated_vectors_file_is_reported(tmp_path):
     build(tmp_path / "ix")
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
-    faiss_file = tmp_path / "ix" / manifest["generation"] / "vectors.faiss"
+    faiss_file = tmp_path / "ix" / manifest["generation"] / "vectors.f32"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     with pytest.raises(IndexFileError, match="rebuild"):
         Index.open(tmp_path / "ix", encoder=FakeEncoder())
@@ -158,15 +158,23 @@ def test_a_save_keeps_one_generation_and_the_old_one_until_the_manifest_moves(tm
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == sorted(["manifest.json", ".lock", second])
 
 
-def test_an_index_past_the_full_ranker_searches_the_vector_store_alone(monkeypatch):
+def test_an_index_past_the_full_ranker_ranks_candidates_with_the_same_features(monkeypatch):
+    import qa.corpus
     import qa.index
 
-    full = build().search("Bonds and shares in Tokyo", k=3)
+    questions = ["Bonds and shares in Tokyo", "The striker scored twice", "What did the envoy say?"]
+    full = build()
+    want = [full.search(q, k=3) for q in questions]
     monkeypatch.setattr(qa.index, "RANK_ALL_MAX", 3)
     index = build()
-    hits = index.search("The striker scored twice", k=3)
-    assert hits[0].text == "The striker scored twice." and hits[0].evidence is None
-    assert hits[0].score > 0.99  # a plain cosine
+    assert type(index._ranker()[0]).__name__ == "CandidateRanker"
+    for q, hits in zip(questions, want):  # every sentence is a candidate here: the same ranking
+        got = index.search(q, k=3)
+        assert [(h.doc_id, h.sentence) for h in got] == [(h.doc_id, h.sentence) for h in hits]
+        assert [h.score for h in got] == pytest.approx([h.score for h in hits], abs=1e-5)
+        assert [h.evidence for h in got] == pytest.approx([h.evidence for h in hits], abs=1e-5)
     assert index.ask("The striker scored twice").answered is True
     assert {h.doc_id for h in index.search("Tokyo", k=5, doc_ids=["b"])} == {"b"}
-    assert full and full[0].evidence is not None
+    monkeypatch.setattr(qa.corpus, "CANDIDATES", 1)  # one candidate and its article's sentences
+    hits = index.search("The striker scored twice", k=5)
+    assert hits[0].text == "The striker scored twice." and {h.doc_id for h in hits} == {"c"}

@@ -1,5 +1,6 @@
-"""A large index (here: past a lowered size threshold) searches approximately and saves its
-approximate search index with it."""
+"""A large index (here: past lowered size thresholds) searches approximately, ranks the
+candidates with the ranker's features, saves its search index and ranking data with it, and keeps
+its vectors on disk once reopened."""
 from __future__ import annotations
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 import qa.vectors
 from qa import Document, Index
 from qa.store import SEARCH_FILE
+from qa.vectors import RawRows
 
 WORDS = ("budget minister election striker goal court ruling vaccine market shares film award "
          "storm river harvest bank strike rail airline merger oil tariff").split()
@@ -24,22 +26,28 @@ def corpus(n_docs: int = 120) -> list[Document]:
 
 @pytest.fixture
 def small_threshold(monkeypatch):
+    import qa.index
+
     monkeypatch.setattr(qa.vectors, "FLAT_MAX", 300)
+    monkeypatch.setattr(qa.index, "RANK_ALL_MAX", 300)
 
 
 def test_large_index_is_approximate_and_reopens_without_rebuilding(tmp_path, fake_encoder,
                                                                   small_threshold):
     docs = corpus()
     index = Index.build(docs, tmp_path / "ix", encoder=fake_encoder)
-    assert len(index) == 960 and index._rows()[0].kind == "hnsw-sq8"
+    assert len(index) == 960 and index._rows()[0].kind == "hnsw-sq4"
     assert list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
+    assert len(list((tmp_path / "ix").glob("g*/rank.*"))) == 5
     question = sentence(57, 3)
     before = index.search(question, 5)
     assert before[0].doc_id == "d57" and before[0].sentence == 3
     reopened = Index.open(tmp_path / "ix", encoder=fake_encoder)
-    assert reopened._flat is not None and reopened._flat[0].kind == "hnsw-sq8"
+    assert reopened._flat is not None and reopened._flat[0].kind == "hnsw-sq4"
+    assert all(isinstance(v, RawRows) for v in reopened._vectors.values())  # left on disk
     after = reopened.search(question, 5)
     assert [(h.doc_id, h.sentence) for h in after] == [(h.doc_id, h.sentence) for h in before]
+    assert [h.evidence for h in after] == pytest.approx([h.evidence for h in before], abs=1e-5)
     only = reopened.search(question, 3, doc_ids=["d12"])
     assert only and {h.doc_id for h in only} == {"d12"}
 
@@ -58,7 +66,7 @@ def test_adding_an_article_to_a_large_index_extends_its_graph(tmp_path, fake_enc
     report = index.add([new])
     assert report.added == ["new"] and fake_encoder.encoded == embedded + 2
     store = index._rows()[0]
-    assert store is not before and store.kind == "hnsw-sq8"
+    assert store is not before and store.kind == "hnsw-sq4"
     assert (before.ntotal, store.ntotal) == (960, 962)
     hit = index.search("Ferries sailed again.", 1)[0]
     assert (hit.doc_id, hit.sentence, hit.text) == ("new", 1, "Ferries sailed again.")

@@ -19,16 +19,17 @@ def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
 def test_kind_is_chosen_by_size():
     assert choose_kind(10) == "flat"
     assert choose_kind(FLAT_MAX) == "flat"
-    assert choose_kind(FLAT_MAX + 1) == "hnsw-sq8"
+    assert choose_kind(FLAT_MAX + 1) == "hnsw-sq4"
 
 
-@pytest.mark.parametrize("rerank", [True, False])
-def test_approximate_search_agrees_with_exact_on_small_data(rerank):
+@pytest.mark.parametrize("kind, rerank", [("hnsw-sq4", True), ("hnsw-sq8", True),
+                                          ("hnsw-sq8", False)])
+def test_approximate_search_agrees_with_exact_on_small_data(kind, rerank):
     data = clustered(4000)
     queries = normalise(data[:40] + 0.05 * np.random.default_rng(1).normal(size=(40, 32)))
     exact = VectorStore.build(data, kind="flat")
-    approx = VectorStore.build(data, kind="hnsw-sq8", keep_exact=rerank)
-    assert approx.kind == "hnsw-sq8" and approx.ntotal == 4000
+    approx = VectorStore.build(data, kind=kind, keep_exact=rerank)
+    assert approx.kind == kind and approx.ntotal == 4000
     want_scores, want = exact.search(queries, 10)
     scores, got = approx.search(queries, 10)
     assert (got[:, 0] == want[:, 0]).mean() >= 0.95
@@ -42,6 +43,8 @@ def test_compressed_store_is_smaller_at_sentence_dimension():
     data = clustered(2000, dim=384)
     flat, approx = VectorStore.build(data, kind="flat"), VectorStore.build(data, kind="hnsw-sq8")
     assert approx.nbytes < 0.5 * flat.nbytes
+    sq4 = VectorStore.build(data, kind="hnsw-sq4")
+    assert sq4.nbytes == approx.nbytes - 2000 * 192  # 4-bit codes: half the bytes of 8-bit
 
 
 def test_rows_filter_keeps_results_inside_the_rows():
@@ -53,7 +56,7 @@ def test_rows_filter_keeps_results_inside_the_rows():
         assert ids[0][0] == 150 and set(ids[0]) <= set(rows.tolist())
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw-sq8"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw-sq8", "hnsw-sq4"])
 def test_save_and_load_give_the_same_results(tmp_path, kind):
     data = clustered(3000)
     store = VectorStore.build(data, kind=kind)
