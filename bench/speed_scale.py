@@ -1,15 +1,22 @@
-"""Query latency, recall and memory of the vector store at 10k, 100k and 1M sentences.
+"""Latency, recall, memory and cold start of ``qa.Index`` at 10k, 41.8k (BBC), 100k and 1M
+sentences.
 
 Encoding a million sentences is not feasible on a 2-core machine in minutes, so the corpus past
 the real BBC sentences is GENERATED: real BBC sentence vectors (all ~41.8k of them, embedded once
 with the default encoder and cached) plus variants - a real vector with Gaussian noise added and
-renormalised (cosine about 0.89 to its source, a near-paraphrase) - each with its own row of
-text (the source sentence with a variant tag). The benchmark prints this.
+renormalised (cosine about 0.89 to its source, a near-paraphrase). Variant copy v of a BBC article
+is an article of its own (id ``<id>~v<v>``) whose sentences are the source's, each tagged
+``[variant v]``. The benchmark prints this.
 
-Each size is measured in a fresh process (``python bench/speed_scale.py --serve DIR``) that loads
-the saved store and the sentence text the way a served index would, so its resident memory is
-that of a query process, and that times each question from its text to the sentences' text:
-encoding (ONNX int8) + search + reading the text.
+Each index is written with the store API (``qa.store.save``: the same files ``qa ingest`` writes,
+vectors given instead of embedded; speakers, ranking data and, above RANK_ALL_MAX, the search
+graph computed as ``Index.save`` computes them) and measured in a fresh process
+(``python bench/speed_scale.py --serve DIR``) through the product object: ``Index.open`` and
+``Index.ask`` with the ONNX int8 encoder. That process reports the time from its start to its
+first answer (cold start), each question's time from text to answer (encode + vector store +
+ranking + hits), its peak resident memory (``getrusage`` maxrss) after opening and asking every
+question, and - as the baseline, interleaved on the same questions - the vector stage alone
+(encode + the nearest 10 sentences by the vector store, no ranking features).
 """
 from __future__ import annotations
 
@@ -67,96 +74,219 @@ def cached_graph(matrix: np.ndarray, cache: Path):
     return store, build_s
 
 
-def variant_text(texts: list[str], i: int) -> str:
-    t = texts[i % len(texts)]
-    return t if i < len(texts) else f"{t} [variant {i // len(texts)}]"
+def stored_docs(bbc_docs: list, n: int) -> list:
+    """StoredDocs of the BBC articles, then their variant copies, cut to ``n`` sentences; row i
+    is sentence i % 41.8k of the BBC corpus (as ``corpus_vectors`` orders the vectors)."""
+    from qa.index import content_hash
+    from qa.speakers import attribute
+    from qa.splitter import split_document
+    from qa.store import StoredDoc
+    from qa.types import Document, Span
+
+    split = []
+    for doc in bbc_docs:
+        spans, _ = split_document(doc.text)
+        if spans:
+            split.append((doc, [doc.text[s.start:s.end] for s in spans], spans))
+    out, rows, v = [], 0, 0
+    while rows < n:
+        for doc, sentences, spans in split:
+            take = min(len(sentences), n - rows)
+            if take <= 0:
+                break
+            if v == 0 and take == len(sentences):
+                d, bounds = doc, spans
+            else:  # a variant (or the cut last article): its own text, sentence by sentence
+                tag = f" [variant {v}]" if v else ""
+                parts, bounds, at = [], [], 0
+                for s in sentences[:take]:
+                    parts.append(s + tag)
+                    bounds.append(Span(at, at + len(s) + len(tag)))
+                    at += len(s) + len(tag) + 1
+                d = Document(id=doc.id if v == 0 else f"{doc.id}~v{v}", text=" ".join(parts),
+                             title=(doc.title or "") + tag, source=doc.source)
+            texts = [d.text[s.start:s.end] for s in bounds]
+            out.append(StoredDoc.of(d, content_hash(d), bounds, attribute(texts)))
+            rows += take
+        v += 1
+    return out
+
+
+def prepare(folder: Path, base: np.ndarray, bbc_docs: list, n: int, model: str,
+            backend: str) -> tuple[dict, np.ndarray]:
+    """Write a qa index of ``n`` sentences to ``folder``; (figures, its vectors)."""
+    from qa import store
+    from qa.corpus import CorpusData
+    from qa.index import RANK_ALL_MAX
+    from speed_data import CACHE
+
+    matrix = corpus_vectors(base, n)
+    t0 = time.perf_counter()
+    docs = stored_docs(bbc_docs, n)
+    docs_s = time.perf_counter() - t0
+    built = {"articles": len(docs), "docs_s": docs_s, "build_s": 0.0, "kind": "full ranker"}
+    search, side = None, {}
+    if n > RANK_ALL_MAX:
+        search, built["build_s"] = cached_graph(matrix, CACHE / "graphs")
+        t0 = time.perf_counter()
+        side = CorpusData.build(docs, matrix, matrix.shape[1]).to_files()
+        built["rank_data_s"] = time.perf_counter() - t0
+        built["kind"] = search.kind
+    t0 = time.perf_counter()
+    store.save(folder, store.Snapshot(model=model, dim=matrix.shape[1], docs=docs, vectors=matrix,
+                                      backend=backend, search=search, side=side))
+    built["save_s"] = time.perf_counter() - t0
+    gen = folder / json.loads((folder / store.MANIFEST).read_text())["generation"]
+    built["files"] = {f.name: f.stat().st_size for f in gen.iterdir()}
+    built["disk_bytes"] = sum(built["files"].values())
+    return built, matrix
+
+
+def measure(folder: Path, questions: list[str]) -> dict:
+    """Run the serving process on ``folder``; its JSON report, with its cold start."""
+    (folder / "questions.json").write_text(json.dumps(questions), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:2]), HF_HUB_OFFLINE="1")
+    started = time.time()
+    out = subprocess.run([sys.executable, __file__, "--serve", str(folder)], env=env,
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"serving {folder} failed:\n{out.stderr[-3000:]}")
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report["cold_start_s"] = report.pop("first_answer_at") - started
+    return report
 
 
 def recall_at_k(matrix: np.ndarray, queries: np.ndarray, got: np.ndarray, k: int = K) -> float:
-    """Share of the returned rows whose exact score reaches the exact k-th best score (so ties
-    among identical sentences count as found), averaged over queries."""
+    """Share of the exact top ``k`` rows (by score: a tie with the k-th counts) that ``got``
+    holds, averaged over queries. ``got`` may hold more than k rows (a candidate set)."""
     found = []
     for lo in range(0, len(queries), 64):
         scores = queries[lo:lo + 64] @ matrix.T
         kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
         for row, ids, bar in zip(scores, got[lo:lo + 64], kth):
-            found.append(sum(row[i] >= bar - 1e-5 for i in ids if i >= 0) / k)
+            ids = ids[ids >= 0]
+            found.append(min(k, int((row[ids] >= bar - 1e-5).sum())) / k)
     return float(np.mean(found))
 
 
-def prepare(folder: Path, base: np.ndarray, texts: list[str], n: int) -> tuple[dict, np.ndarray]:
-    """Build and save the store for ``n`` sentences with its text; (figures, the vectors)."""
-    from qa.vectors import VectorStore
-
-    folder.mkdir(parents=True, exist_ok=True)
-    matrix = corpus_vectors(base, n)
-    t0 = time.perf_counter()
-    store = VectorStore.build(matrix)
-    build_s = time.perf_counter() - t0
-    store.save(folder / "search.faiss")
-    np.save(folder / "vectors.npy", matrix)  # float32 on disk: re-scoring reads its rows
-    blob = [variant_text(texts, i).encode("utf-8") for i in range(n)]
-    offsets = np.zeros(n + 1, np.int64)
-    offsets[1:] = np.cumsum([len(b) for b in blob])
-    (folder / "sentences.bin").write_bytes(b"".join(blob))
-    np.save(folder / "offsets.npy", offsets)
-    return {"kind": store.kind, "build_s": build_s, "store_bytes": store.nbytes,
-            "file_bytes": (folder / "search.faiss").stat().st_size,
-            "text_bytes": int(offsets[-1]) + offsets.nbytes}, matrix
-
-
-def measure(folder: Path, questions: list[str]) -> dict:
-    """Run the serving process on ``folder``; its JSON report."""
-    (folder / "questions.json").write_text(json.dumps(questions), encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:2]))
-    out = subprocess.run([sys.executable, __file__, "--serve", str(folder)], env=env,
-                         capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(f"serving {folder} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def rss_mb() -> float:
+def _rss_mb() -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def serve(folder: Path) -> dict:
-    """In a fresh process: load encoder, store and text; time every question end to end."""
+    """In a fresh process: open the index, answer every question (twice: the second time
+    interleaved with the vector stage alone, the baseline)."""
+    from qa import Index
+    from qa.corpus import CANDIDATES
     from qa.encoders import load_encoder
-    from qa.vectors import OnDiskVectors, VectorStore
+    from qa.vectors import VectorStore
 
     questions = json.loads((folder / "questions.json").read_text(encoding="utf-8"))
-    encoder = load_encoder(backend="onnx-int8")
-    encoder.encode(questions[:8])  # warm up the session
-    before = rss_mb()
-    exact = OnDiskVectors(folder / "vectors.npy")  # on disk; rows read to re-score
-    store = VectorStore.load(folder / "search.faiss", exact=exact)
-    text = (folder / "sentences.bin").read_bytes()
-    offsets = np.load(folder / "offsets.npy")
-    after_load = rss_mb()
-    got = np.full((len(questions), K), -1, np.int64)
-    vectors = np.zeros((len(questions), store.dim), np.float32)
+    encoder = load_encoder()  # the configured encoder (ONNX int8), as Index.open would load it
+    encoder.encode(["warm up"])
+    base_rss = _rss_mb()  # the process without an index: the baseline of resident memory
+    index = Index.open(folder, encoder=encoder)
+    first = index.ask(questions[0], K)
+    first_at = time.time()
+    rss_open = _rss_mb()
     times = []
-    for rep in range(2):
-        for qi, q in enumerate(questions):
-            t0 = time.perf_counter()
-            vec = encoder.encode([q])  # one at a time, as questions come
-            _, ids = store.search(vec, K)
-            hits = [text[offsets[i]:offsets[i + 1]].decode("utf-8") for i in ids[0] if i >= 0]
-            times.append(time.perf_counter() - t0)
-            got[qi, :len(hits)] = ids[0][:len(hits)]
-            vectors[qi] = vec[0]
+    for q in questions:
+        t0 = time.perf_counter()
+        index.ask(q, K)
+        times.append(time.perf_counter() - t0)
+    peak = _peak_mb()
+    rss = _rss_mb()
+    # the baseline, not counted in the memory above: the nearest 10 by the vector store alone
+    store = index._rows()[0] if len(index) > _rank_all_max() else \
+        VectorStore.build(index._matrix(), kind="flat")
+    got = np.full((len(questions), K), -1, np.int64)
+    cand = np.full((len(questions), CANDIDATES), -1, np.int64)
+    vectors = np.zeros((len(questions), store.dim), np.float32)
+    base_times = []
+    for qi, q in enumerate(questions):
+        t0 = time.perf_counter()
+        index.ask(q, K)
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        vec = encoder.encode([q])
+        _, ids = store.search(vec, K)
+        base_times.append(time.perf_counter() - t0)
+        got[qi, :ids.shape[1]] = ids[0]
+        c = store.candidates(vec[0], CANDIDATES)
+        cand[qi, :len(c)] = c
+        vectors[qi] = vec[0]
     np.save(folder / "got.npy", got)
+    np.save(folder / "candidates.npy", cand)
     np.save(folder / "queries.npy", vectors)
-    times_ms = np.array(times) * 1000
-    return {"queries": len(times), "p50_ms": float(np.percentile(times_ms, 50)),
-            "p99_ms": float(np.percentile(times_ms, 99)),
-            "rss_mb": rss_mb(), "rss_index_mb": after_load - before, "rss_before_mb": before,
-            "kind": store.kind, "n": store.ntotal}
+    ms, base_ms = np.array(times) * 1000, np.array(base_times) * 1000
+    return {"n": len(index), "questions": len(times), "first_answer_at": first_at,
+            "first_answered": first.answered,
+            "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "base_p50_ms": float(np.percentile(base_ms, 50)),
+            "base_p99_ms": float(np.percentile(base_ms, 99)),
+            "peak_rss_mb": peak, "rss_mb": rss, "rss_after_open_mb": rss_open,
+            "base_rss_mb": base_rss,
+            "store": store.kind}
+
+
+def _rank_all_max() -> int:
+    from qa.index import RANK_ALL_MAX
+
+    return RANK_ALL_MAX
+
+
+def run(sizes: list[int], work: Path, reuse: bool = False) -> dict:
+    """Build (or, with ``reuse``, keep) and measure an index of each size."""
+    import logging
+
+    import speed_data as data
+    from qa.encoders import load_encoder
+
+    log = logging.getLogger("bench.speed")
+    encoder = load_encoder(backend="onnx-int8")
+    s = data.bbc_sentences()
+    base = data.embed_cached(encoder, s.texts, "bbc")
+    bbc_docs = data.bbc_documents()
+    titles = [d.title for d in bbc_docs if d.title]
+    titles = [titles[i] for i in np.random.default_rng(0).choice(len(titles), 300, replace=False)]
+    on_topic = data.bbc_questions() + titles  # about the corpus: BBC dev questions, headlines
+    off_topic = data.wikiqa("dev").questions  # about Wikipedia: no answer in the BBC corpus
+    questions = on_topic + off_topic
+    out = {"real_sentences": len(base), "questions": len(questions), "on_topic": len(on_topic),
+           "noise": NOISE, "sizes": {}}
+    for n in sizes:
+        n = len(base) if n == 0 else n  # 0: the BBC corpus as it is
+        folder = work / f"index-{n}"
+        built_file = folder / "built.json"
+        if reuse and built_file.is_file():
+            built, matrix = json.loads(built_file.read_text()), corpus_vectors(base, n)
+        else:
+            log.info("scale %d: writing the index", n)
+            built, matrix = prepare(folder, base, bbc_docs, n, encoder.name, encoder.backend)
+            built_file.write_text(json.dumps(built))
+        log.info("scale %d: serving", n)
+        served = measure(folder, questions)
+        vecs = np.load(folder / "queries.npy")
+        got, cand = np.load(folder / "got.npy"), np.load(folder / "candidates.npy")
+        m = len(on_topic)
+        served["recall10"] = recall_at_k(matrix, vecs[:m], got[:m])
+        served["recall10_off_topic"] = recall_at_k(matrix, vecs[m:], got[m:])
+        served["candidates_recall10"] = recall_at_k(matrix, vecs, cand)
+        del matrix
+        served.update(built, disk_bytes_per_sentence=built["disk_bytes"] / n,
+                      resident_bytes_per_sentence=(served["peak_rss_mb"] - served["base_rss_mb"])
+                      * 2**20 / n if "base_rss_mb" in served else None)
+        out["sizes"][str(n)] = served
+        log.info("scale %d: %s", n, served)
+    return out
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--serve":

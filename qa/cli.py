@@ -128,7 +128,7 @@ def _info(args) -> int:
     index = _open(args.index)
     path = index.path or index_dir()
     print(f"index: {path}")
-    print(f"model: {index.model}")
+    print(f"model: {index.model}   backend: {index.backend or 'not recorded'}")
     print(f"articles: {len(index.documents)}   sentences: {len(index)}")
     manifest = store.read_manifest(path) if path.exists() else {}
     if manifest:

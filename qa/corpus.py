@@ -161,8 +161,8 @@ class CandidateRanker:
 
     def features(self, question: str, query: np.ndarray,
                  cand: np.ndarray) -> tuple[dict[str, np.ndarray], list[str]]:
-        """The features of rows ``cand`` (sorted), as ``Ranker.features`` gives them, and the
-        rows' sentences."""
+        """The features of rows ``cand`` (sorted) that the scores weigh, computed as
+        ``Ranker.features`` computes them, and the rows' sentences."""
         query = query.astype(np.float32)
         q_terms = terms(question)
         doc = self.row_doc[cand]
@@ -187,18 +187,21 @@ class CandidateRanker:
         has_number = np.array([bool(rank.NUMBER.search(t)) for t in texts], np.float32)
         has_name = np.array([bool(rank.NAME.search(t)) for t in texts], np.float32)
         articles = self.data.postings["articles"]
-        return {
-            "dense": dense,
-            "doc": (np.asarray(self.data.centroids[docs], np.float32) @ query)[doc_of],
-            "neighbour": neighbour,
-            "lex": self.data.postings["sentences"].scores(q_terms, cand),
-            "doc_lex": articles.scores(q_terms, docs)[doc_of],
-            "doc_bm25": articles.scores(q_terms, docs, capped=False)[doc_of],
-            "title_lex": self.data.postings["titles"].scores(q_terms, docs)[doc_of],
-            "speaker": speaker,
-            "lead": (1.0 / (1.0 + sent)).astype(np.float32),
-            "answer_type": rank.answer_type(question, has_number, has_name),
-        }, texts
+        feats = {
+            "dense": lambda: dense,
+            "doc": lambda: (np.asarray(self.data.centroids[docs], np.float32) @ query)[doc_of],
+            "neighbour": lambda: neighbour,
+            "lex": lambda: self.data.postings["sentences"].scores(q_terms, cand),
+            "doc_lex": lambda: articles.scores(q_terms, docs)[doc_of],
+            "doc_bm25": lambda: articles.scores(q_terms, docs, capped=False)[doc_of],
+            "title_lex": lambda: self.data.postings["titles"].scores(q_terms, docs)[doc_of],
+            "speaker": lambda: speaker,
+            "lead": lambda: (1.0 / (1.0 + sent)).astype(np.float32),
+            "answer_type": lambda: rank.answer_type(question, has_number, has_name),
+        }
+        # a feature no score weighs (the sentence's own BM25 today) is not read from disk
+        used = {name for w in (rank.WEIGHTS, rank.EVIDENCE) for name, x in w.items() if x}
+        return {name: f() for name, f in feats.items() if name in used}, texts
 
     def search(self, question: str, query: np.ndarray, k: int,
                rows: np.ndarray | None = None) -> list[Ranked]:

@@ -227,7 +227,7 @@ class RawRows:
 
     def __array__(self, dtype=None, copy=None):
         out = self.read(0, len(self))
-        return out if dtype is None else out.astype(dtype)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
     def read(self, lo: int, hi: int) -> np.ndarray:
         """Rows ``lo`` to ``hi`` (one read)."""
@@ -317,7 +317,7 @@ class RowBlocks:
         if not self.blocks:
             return np.zeros((0, self.dim), dtype or np.float32)
         out = np.concatenate(list(self.chunks()))
-        return out if dtype is None else out.astype(dtype)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
     def __getitem__(self, rows) -> np.ndarray:
         if isinstance(rows, slice):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import qa.vectors
+from fakes import FakeEncoder
 from qa import Document, Index
 from qa.store import SEARCH_FILE
 from qa.vectors import RawRows
@@ -79,3 +80,57 @@ def test_replacing_an_article_rebuilds_the_graph(fake_encoder, small_threshold):
     index.add([Document(id="d3", text="A new text for report three. It has two sentences.")])
     assert index._flat is None
     assert index.search("A new text for report three.", 1)[0].doc_id == "d3"
+
+
+def test_a_reopened_large_index_takes_new_articles_and_saves_them(tmp_path, fake_encoder,
+                                                                   small_threshold):
+    Index.build(corpus(), tmp_path / "ix", encoder=fake_encoder)
+    index = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    index.add([Document(id="new", text="The harbour reopened after the storm. Ferries sailed.")])
+    assert index.search("Ferries sailed.", 1)[0].doc_id == "new"
+    index.remove(["d5"])
+    assert "d5" not in {h.doc_id for h in index.search(sentence(5, 2), 5)}
+    index.save()
+    again = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    assert len(again) == 960 - 8 + 2
+    hit = again.search(sentence(57, 3), 1)[0]
+    assert (hit.doc_id, hit.sentence, hit.text) == ("d57", 3, sentence(57, 3))
+
+
+def test_large_index_ranking_data_is_checksummed(tmp_path, fake_encoder, small_threshold):
+    import json
+
+    from qa import IndexFileError
+
+    Index.build(corpus(), tmp_path / "ix", encoder=fake_encoder)
+    lexicon = next((tmp_path / "ix").glob("g*/rank.lexicon.json"))
+    data = json.loads(lexicon.read_text())
+    data["terms"][0], data["terms"][1] = data["terms"][1], data["terms"][0]
+    lexicon.write_text(json.dumps(data))
+    with pytest.raises(IndexFileError, match="rank.lexicon.json.*checksum"):
+        Index.open(tmp_path / "ix", encoder=fake_encoder)
+
+
+class BackendEncoder(FakeEncoder):
+    def __init__(self, backend: str):
+        super().__init__()
+        self.backend = backend
+
+
+def test_the_manifest_records_the_backend_and_a_mismatch_is_said(tmp_path, caplog):
+    import json
+    import logging
+
+    path = tmp_path / "ix"
+    Index.build(corpus(3), path, encoder=BackendEncoder("onnx-int8"))
+    assert json.loads((path / "manifest.json").read_text())["backend"] == "onnx-int8"
+    with caplog.at_level(logging.WARNING, logger="qa.index"):
+        same = Index.open(path, encoder=BackendEncoder("onnx-int8"))
+    assert same.backend == "onnx-int8" and not caplog.records
+    with caplog.at_level(logging.WARNING, logger="qa.index"):
+        other = Index.open(path, encoder=BackendEncoder("torch"))
+    assert "embedded with the onnx-int8 backend" in caplog.text and "QA_BACKEND=onnx-int8" in caplog.text
+    assert other.search(sentence(1, 2), 1)[0].doc_id == "d1"  # it still answers
+    other.add([Document(id="new", text="A torch-embedded article.")])
+    other.save()
+    assert json.loads((path / "manifest.json").read_text())["backend"] == "mixed"
