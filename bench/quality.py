@@ -1,7 +1,11 @@
 """Answer quality of the product pipeline, side by side with the naive baseline, in one run.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.quality [--wikiqa dev|test]
-        [--only wikiqa|bbc] [--dump FILE]
+        [--only wikiqa|bbc] [--dump FILE] [--candidates]
+
+``--candidates`` adds a third system: the same index ranked the way indexes past
+``qa.index.RANK_ALL_MAX`` sentences are (an approximate graph's candidates ranked with the same
+features, qa/corpus.py), so the ranking a 1M-sentence index gets is measured on these questions.
 
 WikiQA: every DocumentID of the split in one index; BBC: all 2,225 articles in one index with the
 bbc/dev.jsonl questions. Naive baseline: the same sentences, each embedded alone, exact
@@ -11,6 +15,7 @@ bench/cache/ (keyed by model and text hash), so reruns only embed what changed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -71,6 +76,35 @@ class Product:
         answer = self.index.ask(question, k)
         took = time.perf_counter() - t
         return Result([h.text for h in answer.hits], answer.answered, took)
+
+
+class Candidates(Product):
+    """The product pipeline as a large index runs it: both size thresholds set to 0 while it
+    ranks, so its 4-bit graph gives the candidates and qa.corpus.CandidateRanker ranks them."""
+
+    name = "product-candidates"
+
+    def __init__(self, docs, encoder):
+        with _large():
+            super().__init__(docs, encoder)
+            self.index._ranker()
+
+    def ask(self, question: str, k: int) -> Result:
+        with _large():
+            return super().ask(question, k)
+
+
+@contextlib.contextmanager
+def _large():
+    import qa.index
+    import qa.vectors
+
+    saved = qa.index.RANK_ALL_MAX, qa.vectors.FLAT_MAX
+    qa.index.RANK_ALL_MAX = qa.vectors.FLAT_MAX = 0
+    try:
+        yield
+    finally:
+        qa.index.RANK_ALL_MAX, qa.vectors.FLAT_MAX = saved
 
 
 def evaluate(system, corpus: data.Corpus, dump: list | None = None) -> dict:
@@ -157,15 +191,17 @@ def print_table(name: str, results: dict[str, dict]) -> None:
         print(f"| {label} | {' | '.join(fmt(v) for v in vals)} |")
 
 
-def run(corpus: data.Corpus, encoder, dump) -> dict:
+def run(corpus: data.Corpus, encoder, dump, candidates: bool = False) -> dict:
     t = time.perf_counter()
     naive = Naive(corpus.documents, encoder)
     encoder.save()
-    product = Product(corpus.documents, encoder)
+    systems = [naive, Product(corpus.documents, encoder)]
+    if candidates:
+        systems.append(Candidates(corpus.documents, encoder))
     encoder.save()
     logging.info("%s: built in %.1f s", corpus.name, time.perf_counter() - t)
-    out = {s.name: evaluate(s, corpus, dump) for s in (naive, product)}
-    for name, ms in latency((naive, product), corpus).items():
+    out = {s.name: evaluate(s, corpus, dump) for s in systems}
+    for name, ms in latency(systems, corpus).items():
         out[name]["latency_p50_ms"] = ms
     return out
 
@@ -176,6 +212,8 @@ def main(argv=None) -> int:
                    help="WikiQA split (tune on dev only; test is for reporting)")
     p.add_argument("--only", choices=["wikiqa", "bbc"])
     p.add_argument("--dump", help="write every question's returned sentences to this JSONL file")
+    p.add_argument("--candidates", action="store_true",
+                   help="also rank as a large index does (graph candidates + the same features)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -188,10 +226,11 @@ def main(argv=None) -> int:
         print(f"\nWikiQA-{args.wikiqa}: {len(corpus.documents)} documents, "
               f"{sum(q.type != 'none' for q in corpus.questions)} answerable questions; "
               f"splitting: {sentence_survival(corpus)}")
-        print_table(corpus.name, run(corpus, encoder, dump))
+        print_table(corpus.name, run(corpus, encoder, dump, args.candidates))
     if args.only != "wikiqa":
         corpus = data.bbc("dev")
-        print_table(corpus.name + f" ({len(corpus.documents)} articles)", run(corpus, encoder, dump))
+        print_table(corpus.name + f" ({len(corpus.documents)} articles)",
+                    run(corpus, encoder, dump, args.candidates))
     if dump is not None:
         with open(args.dump, "w", encoding="utf-8") as fh:
             for row in dump:

@@ -12,6 +12,7 @@ What these features need about the whole corpus is computed once, when the index
 stored beside it (``CorpusData``), so opening a large index computes nothing:
 
     rank.centroids.f32    article centroids, raw float32 (articles, dimension)
+    rank.flags.u8         per sentence: 1 if it holds a number, 2 if a name (rank.answer_type)
     rank.lexicon.json     the vocabulary, and the size of each BM25 collection
     rank.<name>.postings  BM25 of the sentences, articles and titles, term by term:
                           indptr int64, idf float32 (terms), texts int32, weights float32 (postings)
@@ -42,6 +43,8 @@ CANDIDATES = 256  # sentences from the vector store per question
 ARTICLES = 8  # the best candidate articles whose every sentence is ranked too
 COLLECTIONS = ("sentences", "articles", "titles")
 CENTROIDS = "rank.centroids.f32"
+FLAGS = "rank.flags.u8"
+NUMBER, NAME = 1, 2
 LEXICON = "rank.lexicon.json"
 
 
@@ -52,6 +55,7 @@ class CorpusData:
 
     centroids: object  # (articles, dim) float32 array or RawRows
     postings: dict[str, Postings]
+    flags: np.ndarray  # (sentences,) uint8: NUMBER | NAME bits (in memory: a byte a sentence)
 
     @classmethod
     def build(cls, docs: list[StoredDoc], vectors, dim: int) -> "CorpusData":
@@ -66,8 +70,11 @@ class CorpusData:
         norms[norms == 0] = 1.0
         centroids /= norms
         texts = [(d.document.title or "", d.document.text, d.bounds) for d in docs]
+        sentences = [text[s:e] for _, text, bounds in texts for s, e in bounds.tolist()]
+        flags = np.array([bool(rank.NUMBER.search(t)) * NUMBER + bool(rank.NAME.search(t)) * NAME
+                          for t in sentences], np.uint8)
         bm25 = {
-            "sentences": BM25([terms(text[s:e]) for _, text, bounds in texts for s, e in bounds]),
+            "sentences": BM25([terms(t) for t in sentences]),
             "articles": BM25([terms(title) + terms(text) for title, text, _ in texts]),
             "titles": BM25([terms(title) for title, _, _ in texts]),
         }
@@ -75,7 +82,8 @@ class CorpusData:
         for b in bm25.values():
             for term in b.vocab:
                 vocab.setdefault(term, len(vocab))
-        return cls(centroids, {name: Postings.from_bm25(b, vocab) for name, b in bm25.items()})
+        return cls(centroids, {name: Postings.from_bm25(b, vocab) for name, b in bm25.items()},
+                   flags)
 
     def to_files(self) -> dict[str, bytes]:
         vocab = next(iter(self.postings.values())).vocab
@@ -83,6 +91,7 @@ class CorpusData:
             name: {"texts": p.n_texts, "postings": int(p.indptr[-1])}
             for name, p in self.postings.items()}}
         files = {CENTROIDS: np.ascontiguousarray(self.centroids, "<f4").tobytes(),
+                 FLAGS: np.ascontiguousarray(self.flags, np.uint8).tobytes(),
                  LEXICON: json.dumps(lexicon, ensure_ascii=False).encode("utf-8")}
         for name, p in self.postings.items():
             files[f"rank.{name}.postings"] = b"".join(
@@ -91,10 +100,11 @@ class CorpusData:
         return files
 
     @classmethod
-    def from_files(cls, side: dict[str, Path], n_docs: int, dim: int) -> "CorpusData | None":
+    def from_files(cls, side: dict[str, Path], n_docs: int, n: int,
+                   dim: int) -> "CorpusData | None":
         """The stored data (checksums already verified by qa.store), or None when the index
         has none (it is then computed in memory)."""
-        names = [CENTROIDS, LEXICON] + [f"rank.{c}.postings" for c in COLLECTIONS]
+        names = [CENTROIDS, FLAGS, LEXICON] + [f"rank.{c}.postings" for c in COLLECTIONS]
         if not all(n in side for n in names):
             return None
         try:
@@ -116,10 +126,13 @@ class CorpusData:
             centroids = RawRows(side[CENTROIDS], (n_docs, dim), "<f4")
             if side[CENTROIDS].stat().st_size != n_docs * dim * 4:
                 raise ValueError(f"{CENTROIDS} does not hold {n_docs} centroids")
+            flags = np.fromfile(side[FLAGS], np.uint8)
+            if len(flags) != n:
+                raise ValueError(f"{FLAGS} does not hold {n} sentences")
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise IndexFileError(f"the ranking data of the index is damaged ({e}); rebuild it "
                                  "with `qa ingest --rebuild`") from None
-        return cls(centroids, postings)
+        return cls(centroids, postings, flags)
 
 
 class CandidateRanker:
@@ -180,12 +193,12 @@ class CandidateRanker:
             val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
             neighbour = np.maximum(neighbour, val)
         docs, doc_of = np.unique(doc, return_inverse=True)
-        texts = [self.text(r) for r in cand]
         names = asked_about(question)
         speaker = np.array([bool(s) and surname(s) in names for s in map(self.speaker, cand)],
                            np.float32) if names else np.zeros(len(cand), np.float32)
-        has_number = np.array([bool(rank.NUMBER.search(t)) for t in texts], np.float32)
-        has_name = np.array([bool(rank.NAME.search(t)) for t in texts], np.float32)
+        flags = self.data.flags[cand]
+        has_number = (flags & NUMBER).astype(bool).astype(np.float32)
+        has_name = (flags & NAME).astype(bool).astype(np.float32)
         articles = self.data.postings["articles"]
         feats = {
             "dense": lambda: dense,
@@ -201,7 +214,7 @@ class CandidateRanker:
         }
         # a feature no score weighs (the sentence's own BM25 today) is not read from disk
         used = {name for w in (rank.WEIGHTS, rank.EVIDENCE) for name, x in w.items() if x}
-        return {name: f() for name, f in feats.items() if name in used}, texts
+        return {name: f() for name, f in feats.items() if name in used}, _Texts(self, cand)
 
     def search(self, question: str, query: np.ndarray, k: int,
                rows: np.ndarray | None = None) -> list[Ranked]:
@@ -217,3 +230,17 @@ class CandidateRanker:
         scale = rank.score_scale()
         return [Ranked(int(cand[i]), float(scores[i]) / scale, self.speaker(int(cand[i])),
                        float(evidence[i])) for i in chosen]
+
+
+class _Texts:
+    """The sentences of candidate rows, read only where asked (``rank.distinct`` reads the
+    best few dozen)."""
+
+    def __init__(self, ranker: CandidateRanker, rows: np.ndarray):
+        self.ranker, self.rows = ranker, rows
+
+    def __getitem__(self, i: int) -> str:
+        return self.ranker.text(int(self.rows[i]))
+
+    def __len__(self) -> int:
+        return len(self.rows)

@@ -117,7 +117,8 @@ class Index:
         if large:
             from .corpus import CorpusData
 
-            corpus = CorpusData.from_files(snap.side, len(snap.docs), snap.dim)
+            corpus = CorpusData.from_files(snap.side, len(snap.docs), len(snap.vectors),
+                                           snap.dim)
         index._saved = (list(index._docs), rows, corpus)
         if snap.search is not None and large:  # the approximate search, saved with it
             index._rows(snap.search)

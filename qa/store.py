@@ -3,7 +3,9 @@
     index/
       manifest.json        format version, model, dimension, counts, per-document hashes,
                            fingerprint, and which generation folder is current
-      g000007/documents.jsonl   one article a line, with its sentence spans and speakers
+      g000007/documents.jsonl   one article a line: its metadata, text, sentence count and
+                                who says which sentence
+      g000007/spans.i64         every sentence's (start, end) offsets, raw int64, in row order
       g000007/vectors.f32       the sentence vectors: raw little-endian float32, (sentences,
                                 dimension), in document order. Read row by row from disk where
                                 the index is large (qa/vectors.py ``RawRows``), never pickled
@@ -34,6 +36,7 @@ import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,7 @@ from .types import Document, Span
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-FILES = ("documents.jsonl", "vectors.f32")
+FILES = ("documents.jsonl", "spans.i64", "vectors.f32")
 SEARCH_FILE = "search.faiss"  # optional
 CHUNK = 8 << 20  # bytes read or written at a time
 ROWS = 8192  # vector rows written at a time
@@ -66,7 +69,7 @@ class StoredDoc:
     def of(cls, document: Document, hash: str, spans: list[Span],
            speakers: list[str | None] | None = None) -> "StoredDoc":
         bounds = np.array([[s.start, s.end] for s in spans], np.int64).reshape(-1, 2)
-        return cls(document, hash, _compact(bounds), speakers)
+        return cls(document, hash, bounds, speakers)
 
     @property
     def spans(self) -> list[Span]:
@@ -118,6 +121,8 @@ def _save(path: Path, snap: Snapshot) -> None:
         # a full disk is an OSError like any other.
         digests = {"documents.jsonl": _write_lines(tmp / "documents.jsonl", (
             json.dumps(_doc_row(d), ensure_ascii=False) + "\n" for d in snap.docs)),
+            "spans.i64": _write_lines(tmp / "spans.i64", (
+                np.ascontiguousarray(d.bounds, "<i8").tobytes() for d in snap.docs)),
             "vectors.f32": _write_rows(tmp / "vectors.f32", snap.vectors, snap.dim)}
         extra_files = dict(snap.side)
         if snap.search is not None:
@@ -152,9 +157,9 @@ def _save(path: Path, snap: Snapshot) -> None:
 
 
 def _doc_row(d: StoredDoc) -> dict[str, Any]:
-    row = {"document": d.document.to_dict(), "hash": d.hash, "spans": d.bounds.tolist()}
-    if d.speakers is not None:
-        row["speakers"] = d.speakers
+    row = {"document": d.document.to_dict(), "hash": d.hash, "sentences": d.size}
+    if d.speakers is not None:  # [sentence number, name] where someone is quoted or reported
+        row["speakers"] = [[i, name] for i, name in enumerate(d.speakers) if name is not None]
     return row
 
 
@@ -189,22 +194,35 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
 
     gen_dir = path / manifest["generation"]
     digests = manifest.get("files") or {}
-    try:
-        docs, digest = _read_documents(gen_dir / "documents.jsonl")
-    except (ValueError, KeyError, TypeError) as e:
-        raise IndexFileError(f"index at {path} is damaged ({type(e).__name__}: {_short(e)}); "
-                             f"{rebuild_hint(path)}") from None
-    _check_digest(path, manifest, "documents.jsonl", digest)
-    side = {}
-    for name in [n for n in digests if n != "documents.jsonl"] + \
-            [n for n in FILES if n not in digests and n != "documents.jsonl"]:
+    names = [n for n in digests if n != "documents.jsonl"] + \
+        [n for n in FILES if n not in digests and n != "documents.jsonl"]
+    for name in names:
         if "/" in name or name.startswith("."):  # never a path out of the generation folder
             raise IndexFileError(f"index at {path} names a file {name!r}; {rebuild_hint(path)}")
-        digest = _hash_file(gen_dir / name)
-        if name in digests:
+    # The other files are hashed on a second thread while the documents are parsed (hashlib
+    # lets go of the GIL): a 1M-sentence index holds 2.4 GB to check.
+    with ThreadPoolExecutor(1) as pool:
+        hashed = pool.map(_hash_file, [gen_dir / name for name in names])
+        try:
+            rows, digest = _read_documents(gen_dir / "documents.jsonl")
+            spans = np.fromfile(gen_dir / "spans.i64", "<i8").reshape(-1, 2)
+        except (ValueError, KeyError, TypeError) as e:
+            raise IndexFileError(f"index at {path} is damaged ({type(e).__name__}: "
+                                 f"{_short(e)}); {rebuild_hint(path)}") from None
+        _check_digest(path, manifest, "documents.jsonl", digest)
+        for name, digest in zip(names, hashed):
             _check_digest(path, manifest, name, digest)
-        side[name] = gen_dir / name
-    n = sum(d.size for d in docs)
+    side = {name: gen_dir / name for name in names}
+    n = sum(size for _, _, size, _ in rows)
+    if len(spans) != n:
+        raise IndexFileError(f"index at {path} is inconsistent: its documents have {n} sentences, "
+                             f"spans.i64 holds {len(spans)}; {rebuild_hint(path)}")
+    try:
+        docs = _stored_docs(rows, spans)
+    except ValueError as e:
+        raise IndexFileError(f"index at {path} is damaged ({_short(e)}); "
+                             f"{rebuild_hint(path)}") from None
+    side.pop("spans.i64")
     dim = manifest["dimension"]
     size = side["vectors.f32"].stat().st_size
     if manifest.get("sentences") != n or len(docs) != manifest.get("documents") or \
@@ -226,16 +244,16 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
                     extra=extra, search=search, backend=manifest.get("backend"), side=side)
 
 
-def _read_documents(f: Path) -> tuple[list[StoredDoc], str]:
-    """The stored documents, parsed line by line as the file is hashed."""
+def _read_documents(f: Path) -> tuple[list, str]:
+    """The stored documents' rows, parsed line by line as the file is hashed."""
     h = hashlib.sha256()
-    docs = []
+    rows = []
     with open(f, "rb") as fh:
         for line in fh:
             h.update(line)
             if line.strip():
-                docs.append(_stored_doc(line.decode("utf-8", "surrogatepass")))
-    return docs, h.hexdigest()
+                rows.append(_doc_fields(line.decode("utf-8", "surrogatepass")))
+    return rows, h.hexdigest()
 
 
 def _hash_file(f: Path) -> str:
@@ -311,35 +329,41 @@ def _remove_old_generations(path: Path, keep: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _stored_doc(line: str) -> StoredDoc:
+def _doc_fields(line: str) -> tuple[Document, str, int, list | None]:
     row = json.loads(line)
     doc = Document(**row["document"])
-    bounds = np.array(row["spans"], np.int64).reshape(-1, 2)
-    speakers = row.get("speakers")
-    if not isinstance(doc.id, str) or not isinstance(doc.text, str) or not isinstance(row["hash"], str):
-        raise TypeError(f"document {doc.id!r}: id, text and hash must be strings")
-    if speakers is not None and (not isinstance(speakers, list)
-                                 or not all(s is None or isinstance(s, str) for s in speakers)):
-        raise TypeError(f"document {doc.id!r}: speakers must be one name or null per sentence")
-    if speakers is not None and len(speakers) != len(bounds):
-        raise ValueError(f"document {doc.id!r} is inconsistent: {len(bounds)} sentences, "
-                         f"{len(speakers)} speakers")
-    # the offsets invariant: doc.text[start:end] is the sentence, in order
-    starts, ends = bounds[:, 0], bounds[:, 1]
+    size, speakers = row["sentences"], row.get("speakers")
+    if not isinstance(doc.id, str) or not isinstance(doc.text, str) or \
+            not isinstance(row["hash"], str) or not isinstance(size, int) or size < 0:
+        raise TypeError(f"document {doc.id!r}: id, text and hash must be strings, sentences a "
+                        "count")
+    if speakers is not None:
+        who: list[str | None] = [None] * size
+        for i, name in speakers:
+            if not isinstance(name, str) or not isinstance(i, int) or not 0 <= i < size:
+                raise ValueError(f"document {doc.id!r} is inconsistent: speaker {name!r} of "
+                                 f"sentence {i!r}, of {size}")
+            who[i] = name
+        speakers = who
+    return doc, row["hash"], size, speakers
+
+
+def _stored_docs(rows: list, spans: np.ndarray) -> list[StoredDoc]:
+    """StoredDocs whose offsets are views of ``spans``, after checking the offsets invariant in
+    one pass: doc.text[start:end] is each sentence, in order."""
+    sizes = np.array([size for _, _, size, _ in rows], np.int64)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(rows) else sizes
+    limit = np.repeat(np.array([len(doc.text) for doc, _, _, _ in rows], np.int64), sizes)
+    starts, ends = spans[:, 0], spans[:, 1]
     prev = np.concatenate([[0], ends[:-1]])
-    bad = np.flatnonzero((starts < prev) | (starts >= ends) | (ends > len(doc.text)))
+    prev[first[sizes > 0]] = 0
+    bad = np.flatnonzero((starts < prev) | (starts >= ends) | (ends > limit))
     if len(bad):
-        s, e = bounds[bad[0]]
-        raise ValueError(f"document {doc.id!r}: sentence span {s}:{e} is out of order or outside "
-                         f"its {len(doc.text)}-character text")
-    return StoredDoc(doc, row["hash"], _compact(bounds), speakers)
-
-
-def _compact(bounds: np.ndarray) -> np.ndarray:
-    """Offsets as int32 where they fit (articles under 2 GB of text)."""
-    if not len(bounds) or bounds.max() < 2**31:
-        return bounds.astype(np.int32)
-    return bounds
+        doc = rows[int(np.searchsorted(first, bad[0], side="right")) - 1][0]
+        raise ValueError(f"document {doc.id!r}: sentence span {starts[bad[0]]}:{ends[bad[0]]} is "
+                         f"out of order or outside its {len(doc.text)}-character text")
+    return [StoredDoc(doc, digest, spans[lo:lo + size], speakers)
+            for (doc, digest, size, speakers), lo in zip(rows, first.tolist())]
 
 
 def _flock(fh) -> None:
@@ -364,7 +388,7 @@ def _write_lines(p: Path, lines) -> str:
     h = hashlib.sha256()
     with open(p, "wb") as fh:
         for line in lines:
-            data = line.encode("utf-8", "surrogatepass")
+            data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
             h.update(data)
             fh.write(data)
         _fsync(fh)

@@ -85,19 +85,20 @@ def test_sentence_store_shorter_than_the_vectors_without_checksums(saved):
     _edit_manifest(saved, files=None)
     f = _gen(saved) / "documents.jsonl"
     row = json.loads(f.read_text().splitlines()[0])
-    row["spans"] = row["spans"][:1]
+    row["sentences"] = 1
     f.write_text(json.dumps(row) + "\n" + f.read_text().splitlines()[1] + "\n")
     _refused(saved, "inconsistent", REBUILD)
 
 
 @pytest.mark.parametrize("spans", [[[0, 500]], [[5, 5]], [[20, 30], [0, 10], [31, 40]], [[-3, 4]]])
 def test_sentence_offsets_outside_the_text(saved, spans):
+    import numpy as np
+
     _edit_manifest(saved, files=None)
-    f = _gen(saved) / "documents.jsonl"
-    lines = f.read_text().splitlines()
-    row = json.loads(lines[0])
-    row["spans"] = spans + row["spans"][len(spans):]
-    f.write_text("\n".join([json.dumps(row)] + lines[1:]) + "\n")
+    f = _gen(saved) / "spans.i64"
+    offsets = np.fromfile(f, "<i8").reshape(-1, 2)
+    offsets[:len(spans)] = spans
+    f.write_bytes(offsets.astype("<i8").tobytes())
     _refused(saved, "damaged", REBUILD)
 
 

@@ -39,7 +39,7 @@ def test_large_index_is_approximate_and_reopens_without_rebuilding(tmp_path, fak
     index = Index.build(docs, tmp_path / "ix", encoder=fake_encoder)
     assert len(index) == 960 and index._rows()[0].kind == "hnsw-sq4"
     assert list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
-    assert len(list((tmp_path / "ix").glob("g*/rank.*"))) == 5
+    assert len(list((tmp_path / "ix").glob("g*/rank.*"))) == 6
     question = sentence(57, 3)
     before = index.search(question, 5)
     assert before[0].doc_id == "d57" and before[0].sentence == 3
