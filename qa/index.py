@@ -350,6 +350,10 @@ class Index:
                 docs = [(self._docs[d].document.title or "", self._docs[d].document.text,
                          self._docs[d].bounds.tolist()) for d in ids]
                 matrix = self._matrix() if ids else np.zeros((0, 1), np.float32)
+                row = 0
+                for d in ids:  # articles' vectors become views of it: each vector held once
+                    self._vectors[d] = matrix[row:row + self._docs[d].size]
+                    row += self._docs[d].size
                 speakers = [self._docs[d].speakers for d in ids]
                 ranker = Ranker(docs, matrix, speakers if all(s is not None for s in speakers)
                                 else None)

@@ -134,3 +134,17 @@ def test_the_manifest_records_the_backend_and_a_mismatch_is_said(tmp_path, caplo
     other.add([Document(id="new", text="A torch-embedded article.")])
     other.save()
     assert json.loads((path / "manifest.json").read_text())["backend"] == "mixed"
+
+
+def test_a_small_index_holds_each_vector_once(tmp_path, fake_encoder):
+    import numpy as np
+
+    index = Index.build(corpus(10), tmp_path / "ix", encoder=fake_encoder)
+    index.add([Document(id="new", text="The harbour reopened after the storm.")])
+    index.search("harbour", 1)
+    ranker = index._ranker()[0]
+    assert all(np.shares_memory(v, ranker.matrix) for v in index._vectors.values())
+    reopened = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    reopened.search("harbour", 1)
+    matrix = reopened._ranker()[0].matrix
+    assert all(np.shares_memory(v, matrix) for v in reopened._vectors.values())
