@@ -9,6 +9,7 @@
       g000007/vectors.f32       the sentence vectors: raw little-endian float32, (sentences,
                                 dimension), in document order. Read row by row from disk where
                                 the index is large (qa/vectors.py ``RawRows``), never pickled
+      g000007/vectors.sum       a checksum of each vector row (uint64, ``qa.vectors.row_sums``)
       g000007/search.faiss      large indexes only: the approximate search index over the same
                                 rows (qa/vectors.py), so opening does not rebuild it
       g000007/rank.*            large indexes only: what ranking needs about the whole corpus
@@ -49,7 +50,10 @@ from .types import Document, Span
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-FILES = ("documents.jsonl", "spans.i64", "vectors.f32")
+FILES = ("documents.jsonl", "spans.i64", "vectors.f32", "vectors.sum")
+# vectors.f32 larger than this is not hashed whole on open: each row is checked against its
+# checksum in vectors.sum (itself hashed) when it is read. 1.5 GB at 1M sentences took 1-2 s.
+EAGER_HASH_MAX = 256 << 20
 SEARCH_FILE = "search.faiss"  # optional
 CHUNK = 8 << 20  # bytes read or written at a time
 ROWS = 8192  # vector rows written at a time
@@ -123,7 +127,7 @@ def _save(path: Path, snap: Snapshot) -> None:
             json.dumps(_doc_row(d), ensure_ascii=False) + "\n" for d in snap.docs)),
             "spans.i64": _write_lines(tmp / "spans.i64", (
                 np.ascontiguousarray(d.bounds, "<i8").tobytes() for d in snap.docs)),
-            "vectors.f32": _write_rows(tmp / "vectors.f32", snap.vectors, snap.dim)}
+            **_write_rows(tmp / "vectors.f32", tmp / "vectors.sum", snap.vectors, snap.dim)}
         extra_files = dict(snap.side)
         if snap.search is not None:
             extra_files[SEARCH_FILE] = snap.search.to_bytes()
@@ -196,13 +200,17 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
     digests = manifest.get("files") or {}
     names = [n for n in digests if n != "documents.jsonl"] + \
         [n for n in FILES if n not in digests and n != "documents.jsonl"]
+    # a large vectors file is checked row by row as it is read, against vectors.sum
+    lazy = "vectors.sum" in digests and (gen_dir / "vectors.f32").is_file() and \
+        (gen_dir / "vectors.f32").stat().st_size > EAGER_HASH_MAX
     for name in names:
         if "/" in name or name.startswith("."):  # never a path out of the generation folder
             raise IndexFileError(f"index at {path} names a file {name!r}; {rebuild_hint(path)}")
     # The other files are hashed on a second thread while the documents are parsed (hashlib
     # lets go of the GIL): a 1M-sentence index holds 2.4 GB to check.
     with ThreadPoolExecutor(1) as pool:
-        hashed = pool.map(_hash_file, [gen_dir / name for name in names])
+        hashed = pool.map(_hash_file, [gen_dir / name for name in names
+                                       if not (lazy and name == "vectors.f32")])
         try:
             rows, digest = _read_documents(gen_dir / "documents.jsonl")
             spans = np.fromfile(gen_dir / "spans.i64", "<i8").reshape(-1, 2)
@@ -210,7 +218,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
             raise IndexFileError(f"index at {path} is damaged ({type(e).__name__}: "
                                  f"{_short(e)}); {rebuild_hint(path)}") from None
         _check_digest(path, manifest, "documents.jsonl", digest)
-        for name, digest in zip(names, hashed):
+        for name, digest in zip([n for n in names if not (lazy and n == "vectors.f32")], hashed):
             _check_digest(path, manifest, name, digest)
     side = {name: gen_dir / name for name in names}
     n = sum(size for _, _, size, _ in rows)
@@ -235,7 +243,11 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
     if manifest.get("hashes") != {d.document.id: d.hash for d in docs}:
         raise IndexFileError(f"index at {path} is inconsistent: the manifest's document hashes do "
                              f"not match the stored documents; {rebuild_hint(path)}")
-    vectors = RawRows(side.pop("vectors.f32"), (n, dim), "<f4")
+    sums = np.fromfile(side.pop("vectors.sum"), "<u8") if "vectors.sum" in side else None
+    if sums is not None and len(sums) != n:
+        raise IndexFileError(f"index at {path} is inconsistent: vectors.sum holds {len(sums)} "
+                             f"rows, the store {n}; {rebuild_hint(path)}")
+    vectors = RawRows(side.pop("vectors.f32"), (n, dim), "<f4", checksums=sums)
     known = {"format", "model", "backend", "dimension", "documents", "sentences", "generation",
              "hashes", "files"}
     extra = {k: v for k, v in manifest.items() if k not in known}
@@ -395,18 +407,25 @@ def _write_lines(p: Path, lines) -> str:
     return h.hexdigest()
 
 
-def _write_rows(p: Path, vectors, dim: int) -> str:
-    """The vector rows as raw little-endian float32, a bounded number at a time."""
-    h = hashlib.sha256()
-    with open(p, "wb") as fh:
+def _write_rows(p: Path, sums_file: Path, vectors, dim: int) -> dict[str, str]:
+    """The vector rows as raw little-endian float32, a bounded number at a time, and their
+    checksums; the two files' sha256."""
+    from .vectors import row_sums
+
+    h, hs = hashlib.sha256(), hashlib.sha256()
+    with open(p, "wb") as fh, open(sums_file, "wb") as fs:
         for lo in range(0, len(vectors), ROWS):
             data = np.ascontiguousarray(vectors[lo:lo + ROWS], "<f4")
             if data.ndim != 2 or data.shape[1] != dim:
                 raise ValueError(f"vector rows of shape {data.shape}, expected (*, {dim})")
+            sums = row_sums(data).astype("<u8").tobytes()
             h.update(data.data)
             fh.write(data.data)
+            hs.update(sums)
+            fs.write(sums)
         _fsync(fh)
-    return h.hexdigest()
+        _fsync(fs)
+    return {p.name: h.hexdigest(), sums_file.name: hs.hexdigest()}
 
 
 def _fsync(fh) -> None:

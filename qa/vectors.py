@@ -201,8 +201,12 @@ class RawRows:
     its generation folder. ``view(start, count)`` is a window on the same file."""
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype="<f4", offset: int = 0, *,
-                 _fd: int | None = None):
+                 checksums: np.ndarray | None = None, _fd: int | None = None):
+        """``checksums``: ``row_sums`` of every row; each row read is checked against its own
+        (``IndexFileError`` on a mismatch), so a large file need not be hashed whole on open."""
         self.path = Path(path)
+        self.checksums = checksums
+        self.row0 = 0  # this view's first row in the file (for its checksums)
         self.shape = tuple(int(x) for x in shape)
         self.dtype = np.dtype(dtype)
         self.offset = int(offset)
@@ -223,6 +227,7 @@ class RawRows:
         view.__dict__.update(self.__dict__)
         view.shape = (count, *self.shape[1:])
         view.offset = self.offset + start * self._width
+        view.row0 = self.row0 + start
         return view
 
     def __len__(self) -> int:
@@ -237,7 +242,18 @@ class RawRows:
         lo, hi = max(0, lo), min(len(self), hi)
         n = max(0, hi - lo)
         data = _pread(self._owner.fd, n * self._width, self.offset + lo * self._width)
-        return np.frombuffer(data, self.dtype).reshape((n, *self.shape[1:])).copy()
+        out = np.frombuffer(data, self.dtype).reshape((n, *self.shape[1:])).copy()
+        self._verify(out, np.arange(lo, lo + n))
+        return out
+
+    def _verify(self, block: np.ndarray, rows: np.ndarray) -> None:
+        if self.checksums is None or not len(rows):
+            return
+        bad = np.flatnonzero(row_sums(block) != self.checksums[self.row0 + rows])
+        if len(bad):
+            raise IndexFileError(f"{self.path} is damaged: row {self.row0 + rows[bad[0]]} is not "
+                                 "the one that was saved (checksum differs); rebuild the index "
+                                 "with `qa ingest --rebuild`")
 
     def __getitem__(self, rows) -> np.ndarray:
         if isinstance(rows, slice):
@@ -264,9 +280,19 @@ class RawRows:
                 raise IndexFileError(f"{self.path} ended early; rebuild the index with "
                                      "`qa ingest --rebuild`")
             at += size
+        self._verify(buf, distinct)
         out = np.empty((len(rows), *self.shape[1:]), self.dtype)
         out[order] = buf[np.searchsorted(distinct, srt)]
         return out
+
+
+def row_sums(block: np.ndarray) -> np.ndarray:
+    """A checksum of each row of a float32 block: its 32-bit words times fixed odd weights,
+    summed modulo 2**64 (a changed word or two swapped ones change it). Cheap enough to check
+    every row a question reads."""
+    words = np.ascontiguousarray(block).reshape(len(block), -1).view(np.uint32).astype(np.uint64)
+    weights = np.arange(words.shape[1], dtype=np.uint64) * np.uint64(2654435761) | np.uint64(1)
+    return (words * weights).sum(axis=1, dtype=np.uint64)
 
 
 class OnDiskVectors(RawRows):

@@ -148,3 +148,37 @@ def test_a_small_index_holds_each_vector_once(tmp_path, fake_encoder):
     reopened.search("harbour", 1)
     matrix = reopened._ranker()[0].matrix
     assert all(np.shares_memory(v, matrix) for v in reopened._vectors.values())
+
+
+def _flip_last_row(path) -> None:
+    f = next(path.glob("g*/vectors.f32"))
+    data = bytearray(f.read_bytes())
+    data[-16:] = b"\x3f" * 16  # the last sentence's vector: wrong, yet readable floats
+    f.write_bytes(bytes(data))
+
+
+def test_a_large_vectors_file_is_checked_row_by_row_as_it_is_read(tmp_path, fake_encoder,
+                                                                    small_threshold, monkeypatch):
+    from qa import IndexFileError, store
+
+    import qa.corpus
+
+    monkeypatch.setattr(store, "EAGER_HASH_MAX", 0)  # every vectors file counts as large
+    monkeypatch.setattr(qa.corpus, "CANDIDATES", 3)  # so a question reads few rows
+    monkeypatch.setattr(qa.corpus, "ARTICLES", 1)
+    Index.build(corpus(), tmp_path / "ix", encoder=fake_encoder)
+    _flip_last_row(tmp_path / "ix")
+    index = Index.open(tmp_path / "ix", encoder=fake_encoder)  # not hashed whole: opens
+    assert index.search(sentence(3, 1), 1)[0].doc_id == "d3"  # intact rows answer
+    with pytest.raises(IndexFileError, match="vectors.f32 is damaged: row 959 .*qa ingest --rebuild"):
+        index.search(sentence(119, 7), 1)  # the damaged row is read: refused, not ranked
+
+
+def test_a_small_index_with_a_damaged_row_is_refused_on_open(tmp_path, fake_encoder, monkeypatch):
+    from qa import IndexFileError, store
+
+    monkeypatch.setattr(store, "EAGER_HASH_MAX", 0)
+    Index.build(corpus(5), tmp_path / "ix", encoder=fake_encoder)
+    _flip_last_row(tmp_path / "ix")
+    with pytest.raises(IndexFileError, match="checksum"):
+        Index.open(tmp_path / "ix", encoder=fake_encoder)  # its vectors are all read on open
