@@ -21,7 +21,9 @@ A save writes a new generation folder, then replaces manifest.json atomically (w
 rename). A crash at any point leaves the previous manifest pointing at the previous, complete
 generation. The manifest records the sha256 of every generation file, so a damaged or edited file
 is refused on open instead of giving wrong answers (files are hashed as they are streamed, so a
-large index is never held twice in memory while it is checked). Saves to one folder take turns (a lock file);
+large index is never held twice in memory while it is checked). The one exception is a vectors
+file over EAGER_HASH_MAX: each of its rows is checked against ``vectors.sum`` (hashed on open)
+when it is read, so a damaged row is refused when a question reaches it. Saves to one folder take turns (a lock file);
 a reader that finds its generation just replaced by a writer reads the new one. Nothing here is
 pickled or executed: JSON, raw arrays, and FAISS's own format.
 
