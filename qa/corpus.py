@@ -167,13 +167,13 @@ class CandidateRanker:
             return found
         best_docs = list(dict.fromkeys(self.row_doc[found].tolist()))[:ARTICLES]
         extra = [np.arange(self.doc_start[d], self.doc_start[d + 1]) for d in best_docs]
-        out = np.unique(np.concatenate([found] + extra))
+        out = _unique(np.concatenate([found] + extra))
         if rows is not None:
             out = np.intersect1d(out, rows)
         return out
 
     def features(self, question: str, query: np.ndarray,
-                 cand: np.ndarray) -> tuple[dict[str, np.ndarray], list[str]]:
+                 cand: np.ndarray) -> tuple[dict[str, np.ndarray], "_Texts"]:
         """The features of rows ``cand`` (sorted) that the scores weigh, computed as
         ``Ranker.features`` computes them, and the rows' sentences."""
         query = query.astype(np.float32)
@@ -182,7 +182,7 @@ class CandidateRanker:
         sent = self.row_sent[cand]
         n = len(self.row_doc)
         # vectors of the candidates and of the sentences beside them, in one read
-        near = np.unique(np.concatenate([cand, cand[cand > 0] - 1, cand[cand < n - 1] + 1]))
+        near = _unique(np.concatenate([cand, cand[cand > 0] - 1, cand[cand < n - 1] + 1]))
         near_dense = np.asarray(self.vectors[near], np.float32) @ query
         dense = near_dense[np.searchsorted(near, cand)]
         neighbour = np.zeros(len(cand), np.float32)
@@ -192,7 +192,8 @@ class CandidateRanker:
             ok[ok] &= self.row_doc[other[ok]] == doc[ok]
             val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
             neighbour = np.maximum(neighbour, val)
-        docs, doc_of = np.unique(doc, return_inverse=True)
+        docs = _unique(doc)  # doc is sorted (cand is): a row's article is its position in docs
+        doc_of = np.searchsorted(docs, doc)
         names = asked_about(question)
         speaker = np.array([bool(s) and surname(s) in names for s in map(self.speaker, cand)],
                            np.float32) if names else np.zeros(len(cand), np.float32)
@@ -200,13 +201,21 @@ class CandidateRanker:
         has_number = (flags & NUMBER).astype(bool).astype(np.float32)
         has_name = (flags & NAME).astype(bool).astype(np.float32)
         articles = self.data.postings["articles"]
+
+        cache: list = []
+
+        def article_scores():  # capped and plain BM25 of the articles, from one read
+            if not cache:
+                cache.append(articles.scores(q_terms, docs, both=True))
+            return cache[0]
+
         feats = {
             "dense": lambda: dense,
             "doc": lambda: (np.asarray(self.data.centroids[docs], np.float32) @ query)[doc_of],
             "neighbour": lambda: neighbour,
             "lex": lambda: self.data.postings["sentences"].scores(q_terms, cand),
-            "doc_lex": lambda: articles.scores(q_terms, docs)[doc_of],
-            "doc_bm25": lambda: articles.scores(q_terms, docs, capped=False)[doc_of],
+            "doc_lex": lambda: article_scores()[0][doc_of],
+            "doc_bm25": lambda: article_scores()[1][doc_of],
             "title_lex": lambda: self.data.postings["titles"].scores(q_terms, docs)[doc_of],
             "speaker": lambda: speaker,
             "lead": lambda: (1.0 / (1.0 + sent)).astype(np.float32),
@@ -244,3 +253,9 @@ class _Texts:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique, without its hashing: faster on a few hundred ints)."""
+    a = np.sort(a)
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a

@@ -142,20 +142,22 @@ class Postings:
         idf[order] = bm25.idf
         return cls(vocab, indptr, idf, indices, weights, matrix.shape[1])
 
-    def scores(self, query_terms: Sequence[str], cols: np.ndarray, *,
-               capped: bool = True) -> np.ndarray:
-        """``BM25.scores(query_terms, capped=capped)[cols]``."""
+    def scores(self, query_terms: Sequence[str], cols: np.ndarray, *, capped: bool = True,
+               both: bool = False):
+        """``BM25.scores(query_terms, capped=capped)[cols]``; with ``both``, the capped and the
+        plain scores from one read of the postings."""
         cols = np.asarray(cols, np.int64)
         out = np.zeros(len(cols), np.float32)
+        plain = np.zeros(len(cols), np.float32)
         unique = set(query_terms)
         ids = sorted({self.vocab[t] for t in unique if t in self.vocab
                       and not np.isnan(self.idf[self.vocab[t]])})
         if not unique:
-            return out
+            return (out, plain) if both else out
         q_idf = self.idf[ids] if ids else np.zeros(0, np.float32)
         best = float(q_idf.sum() + (len(unique) - len(ids)) * self.idf_max)
         if not ids or best <= 0:
-            return out
+            return (out, plain) if both else out
         for t, w_idf in zip(ids, q_idf):
             lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
             texts = np.asarray(self.indices[lo:hi], np.int64)
@@ -164,5 +166,7 @@ class Postings:
             if not found.any():
                 continue
             w = np.asarray(self.weights[lo:hi])[at[found]]
-            out[found] += (np.minimum(w, 1.0) if capped else w) * w_idf
-        return out / (best if capped else best * (K1 + 1))
+            out[found] += np.minimum(w, 1.0) * w_idf
+            plain[found] += w * w_idf
+        out, plain = out / best, plain / (best * (K1 + 1))
+        return (out, plain) if both else out if capped else plain

@@ -265,7 +265,7 @@ class RawRows:
             raise IndexError(f"row out of range 0..{len(self) - 1}")
         order = np.argsort(rows, kind="stable")
         srt = rows[order]
-        distinct = np.unique(srt)
+        distinct = srt[np.concatenate([[True], srt[1:] != srt[:-1]])] if len(srt) else srt
         # runs of neighbouring rows, each read with one pread straight into the buffer
         breaks = np.flatnonzero(np.diff(distinct) > 1) + 1
         lo = distinct[np.concatenate([[0], breaks])] if len(distinct) else distinct
@@ -290,9 +290,13 @@ def row_sums(block: np.ndarray) -> np.ndarray:
     """A checksum of each row of a float32 block: its 32-bit words times fixed odd weights,
     summed modulo 2**64 (a changed word or two swapped ones change it). Cheap enough to check
     every row a question reads."""
-    words = np.ascontiguousarray(block).reshape(len(block), -1).view(np.uint32).astype(np.uint64)
+    words = np.ascontiguousarray(block).reshape(len(block), -1).view(np.uint32)
     weights = np.arange(words.shape[1], dtype=np.uint64) * np.uint64(2654435761) | np.uint64(1)
-    return (words * weights).sum(axis=1, dtype=np.uint64)
+    out = np.empty(len(words), np.uint64)
+    for lo in range(0, len(words), 4096):  # bounded temporaries: a whole index is checked on open
+        out[lo:lo + 4096] = (words[lo:lo + 4096].astype(np.uint64) * weights).sum(axis=1,
+                                                                               dtype=np.uint64)
+    return out
 
 
 class OnDiskVectors(RawRows):
