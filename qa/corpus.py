@@ -39,7 +39,8 @@ from .vectors import RawRows
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 256  # sentences from the vector store per question
+CANDIDATES = 128  # sentences from the vector store per question (256 ranked the dev questions
+# the same, BENCHMARKS.md, and took 3 ms more at 1M)
 ARTICLES = 8  # the best candidate articles whose every sentence is ranked too
 COLLECTIONS = ("sentences", "articles", "titles")
 CENTROIDS = "rank.centroids.f32"
