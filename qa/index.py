@@ -235,8 +235,9 @@ class Index:
             reranker = self.reranker
             ranked = ranker.search(question, query, max(k, rerank.DEPTH) if reranker else k, rows)
             evidence = ranked[0].evidence if ranked else None
-            if reranker is not None:
-                ranked = rerank.rerank(reranker, question, ranked, ranker.texts)[:k]
+            if reranker is not None and rerank.wanted(question, ranked):
+                ranked = rerank.rerank(reranker, question, ranked, ranker.texts)
+            ranked = ranked[:k]
             return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
                     for r in ranked], evidence
         scores, best = flat.search(query.reshape(1, -1), k, rows)

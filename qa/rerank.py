@@ -252,6 +252,18 @@ def load() -> Reranker | None:
         return _LOADED["default"]
 
 
+def wanted(question: str, ranked: list) -> bool:
+    """Whether to re-rank: not when the question asks what a named person said and the ranker's
+    best candidate is that person's statement. The cross-encoder was trained on factoid
+    questions and does not know who is speaking ("the diplomat added" is Galuzin to the ranker,
+    no one to it): on "What did Galuzin say about NATO?" it pushed his NATO statement below
+    three others of his."""
+    from .speakers import asked_about, matches
+
+    names = asked_about(question)
+    return not (names and ranked and matches(ranked[0].speaker, names))
+
+
 def rerank(model: Reranker, question: str, ranked: list, texts: Sequence[str]) -> list:
     """The ranker's candidates (``Ranked``, best first) re-ordered by the ranker's score plus
     ``WEIGHT`` times the cross-encoder's probability; reported scores stay between 0 and 1."""

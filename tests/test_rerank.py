@@ -68,3 +68,11 @@ def test_damaged_weights_are_refused_with_the_fix(tmp_path):
         rerank.Reranker(bad, "0" * 64)
     with pytest.raises(rerank.ModelError, match="missing"):
         rerank.Reranker(tmp_path / "none.safetensors", "0" * 64)
+
+
+def test_statements_of_the_person_asked_about_are_left_in_the_rankers_order():
+    galuzin = [Ranked(0, 0.9, "Mikhail Galuzin", 1.2), Ranked(1, 0.8, None, 1.0)]
+    assert not rerank.wanted("What did Galuzin say about NATO?", galuzin)
+    assert rerank.wanted("When did Kishida and Biden talk?", galuzin)
+    assert rerank.wanted("What did Peskov say?", galuzin)  # the ranker found no Peskov statement first
+    assert rerank.wanted("What did Galuzin say?", [])  is True
