@@ -61,15 +61,19 @@ class Naive:
 
 
 class Product:
-    """The product pipeline: qa.Index.build and Index.ask."""
+    """The product pipeline: qa.Index.build and Index.ask (``rerank=False``: without the
+    cross-encoder stage, to show what it adds in the same run)."""
 
     name = "product"
 
-    def __init__(self, docs, encoder):
+    def __init__(self, docs, encoder, rerank: bool = True):
         from qa.index import Index
 
         self.index = Index.build(docs, encoder=encoder)
         self.index._encoder = encoder.inner  # questions: the model itself, timed as in production
+        if not rerank:
+            self.index._reranker = False
+            self.name = "ranker only"
 
     def ask(self, question: str, k: int) -> Result:
         t = time.perf_counter()
@@ -143,11 +147,18 @@ def evaluate(system, corpus: data.Corpus, dump: list | None = None) -> dict:
 def latency(systems, corpus: data.Corpus, rounds: int = 3) -> dict[str, float]:
     """Median seconds per question of each system, the systems taking turns question by question
     so that both see the same load on a shared machine (ms)."""
+    from threadpoolctl import threadpool_limits
+
     times: dict[str, list[float]] = {s.name: [] for s in systems}
-    for _ in range(rounds):
-        for q in corpus.questions:
-            for s in systems:
-                times[s.name].append(s.ask(q.text, K).seconds)
+    # numpy's products on one thread for every system, as the product's ranker does: a
+    # multi-threaded BLAS leaves its threads spinning after the naive system's product, and they
+    # take the cores from the next system's onnxruntime calls (BBC dev: product p50 57 ms taking
+    # turns with two-thread naive products, 40 ms alone)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(rounds):
+            for q in corpus.questions:
+                for s in systems:
+                    times[s.name].append(s.ask(q.text, K).seconds)
     return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
@@ -195,10 +206,12 @@ def run(corpus: data.Corpus, encoder, dump, candidates: bool = False) -> dict:
     t = time.perf_counter()
     naive = Naive(corpus.documents, encoder)
     encoder.save()
-    systems = [naive, Product(corpus.documents, encoder)]
-    if candidates:
-        systems.append(Candidates(corpus.documents, encoder))
+    product = Product(corpus.documents, encoder)
     encoder.save()
+    unranked = Product(corpus.documents, encoder, rerank=False)
+    systems = [naive, unranked, product]
+    if candidates:  # the product as a large index ranks (re-ranker included, as in product)
+        systems.append(Candidates(corpus.documents, encoder))
     logging.info("%s: built in %.1f s", corpus.name, time.perf_counter() - t)
     out = {s.name: evaluate(s, corpus, dump) for s in systems}
     for name, ms in latency(systems, corpus).items():

@@ -151,6 +151,11 @@ class CandidateRanker:
     def __len__(self) -> int:
         return len(self.row_doc)
 
+    @property
+    def texts(self) -> "_Texts":
+        """Every row's sentence, read where indexed (as ``Ranker.texts``; qa/rerank.py)."""
+        return _Texts(self, None)
+
     def text(self, row: int) -> str:
         d = self.docs[self.row_doc[row]]
         s, e = d.bounds[self.row_sent[row]]
@@ -243,17 +248,17 @@ class CandidateRanker:
 
 
 class _Texts:
-    """The sentences of candidate rows, read only where asked (``rank.distinct`` reads the
-    best few dozen)."""
+    """The sentences of candidate rows (or of every row: ``rows`` None), read only where asked
+    (``rank.distinct`` reads the best few dozen)."""
 
     def __init__(self, ranker: CandidateRanker, rows: np.ndarray):
         self.ranker, self.rows = ranker, rows
 
     def __getitem__(self, i: int) -> str:
-        return self.ranker.text(int(self.rows[i]))
+        return self.ranker.text(int(i if self.rows is None else self.rows[i]))
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.ranker) if self.rows is None else len(self.rows)
 
 
 def _unique(a: np.ndarray) -> np.ndarray:

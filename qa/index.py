@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import store
+from . import rerank, store
 from .encoders import Encoder, load_encoder, model_name
 from .errors import IndexFileError, InputError
 from .speakers import attribute
@@ -60,6 +60,7 @@ class Index:
                  encoder: Encoder | None = None):
         self.path = Path(path) if path is not None else None
         self._encoder = encoder
+        self._reranker = None  # loaded on the first question
         self.model = encoder.name if encoder is not None else (model or model_name())
         self._docs: dict[str, StoredDoc] = {}
         # each article's vectors: a slice of one array, or rows of the saved file (RawRows)
@@ -143,6 +144,14 @@ class Index:
                         "with %s: answers may differ slightly. Set QA_BACKEND=%s, or run `qa "
                         "ingest --rebuild --index %s PATH...` to re-embed", self.path,
                         self.backend, mine, self.backend, self.path)
+
+    @property
+    def reranker(self):
+        """The cross-encoder that re-orders the ranker's best candidates (qa/rerank.py), or None
+        when ``QA_RERANK=0``."""
+        if self._reranker is None:
+            self._reranker = rerank.load() or False
+        return self._reranker or None
 
     # ---- contents -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -242,26 +251,39 @@ class Index:
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` sentences that best answer ``question``, best first."""
+        return self._search(question, k, doc_ids)[0]
+
+    def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
+        from .answer import decide
+
+        hits, evidence = self._search(question, k, doc_ids)
+        return Answer(question=_check_question(question), hits=hits,
+                      answered=decide(hits, evidence=evidence))
+
+    def _search(self, question: str, k: int, doc_ids: Sequence[str] | None
+                ) -> tuple[list[Hit], float | None]:
+        """(the hits, the evidence that anything answers: that of the ranker's best candidate,
+        before re-ranking; None when the ranker did not run)."""
         question = _check_question(question)
         k = _check_k(k)
         with self._lock:  # a consistent view: later adds and removes build a new one
             ranker, row_doc, docs = self._ranker()
         if not len(row_doc):
-            return []
+            return [], None
         query = self.encoder.encode([question])[0]
         rows = None
         if doc_ids is not None:
             rows = _rows_of(docs, doc_ids)
             if not len(rows):
-                return []
+                return [], None
+        reranker = self.reranker
+        ranked = ranker.search(question, query, max(k, rerank.DEPTH) if reranker else k, rows)
+        evidence = ranked[0].evidence if ranked else None
+        if reranker is not None and rerank.wanted(question, ranked):
+            ranked = rerank.rerank(reranker, question, ranked, ranker.texts)
+        ranked = ranked[:k]
         return [_hit(docs[row_doc[r.row]], int(ranker.row_sent[r.row]), r)
-                for r in ranker.search(question, query, k, rows)]
-
-    def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
-        from .answer import decide
-
-        hits = self.search(question, k, doc_ids=doc_ids)
-        return Answer(question=_check_question(question), hits=hits, answered=decide(hits))
+                for r in ranked], evidence
 
     # ---- internals ----------------------------------------------------------------------
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:

@@ -40,3 +40,14 @@ def test_the_answer_is_given_for_a_question_the_article_answers(seed_index):
 def test_nothing_answers_an_unrelated_question(seed_index):
     answer = seed_index.ask("What is the recipe for banana bread?")
     assert not answer.answered
+
+
+def test_when_did_kishida_and_biden_talk_gives_the_date_first(seed_index):
+    assert seed_index.reranker is not None  # the product as shipped: re-ranked
+    hits = seed_index.search("When did Kishida and Biden talk?", k=3)
+    assert "January 21" in hits[0].text
+
+
+def test_what_did_galuzin_say_about_nato_keeps_his_nato_statement_in_view(seed_index):
+    hits = seed_index.search("What did Galuzin say about NATO?", k=3)
+    assert any("NATO" in h.text for h in hits)

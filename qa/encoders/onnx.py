@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -73,13 +73,13 @@ class OnnxEncoder:
             raise ModelError(f"model {name!r} pools by {pooling}; the ONNX backend does mean "
                              "pooling only: set QA_BACKEND=torch")
         cached = _target(source_hash, quantize)
-        if not _intact(cached):
+        if not intact(cached):
             if self.name == DEFAULT_MODEL:
                 default_model_path()  # export only from weights verified in full
             cached = _cached_model(folder, source_hash, quantize)
         self.model_file = cached
         self._tokenizer = _tokenizer(folder, self.max_length)
-        self._session = _session(self.model_file)
+        self._session = session(self.model_file)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
@@ -113,22 +113,28 @@ def _cached_model(folder: Path, source_hash: str, quantize: bool) -> Path:
     target = _target(source_hash, quantize)
     variant = "int8" if quantize else "fp32"
     log.info("exporting %s to ONNX (%s), once; cached at %s", folder, variant, target)
+    return cached_export(target, lambda out: _export(folder, out), quantize)
+
+
+def cached_export(target: Path, export: Callable[[Path], None], quantize: bool) -> Path:
+    """``target``, made by ``export`` (writes an fp32 ONNX file) and quantized, unless another
+    process made it meanwhile. Written whole or not at all, with its sha256 beside it."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target.parent / ".export.lock", "w") as lock:
             _lock(lock)  # two processes starting together export once
-            if _intact(target):
+            if intact(target):
                 return target
-            return _export_to(folder, target, quantize)
+            return _export_to(export, target, quantize)
     except OSError as e:
         raise ModelError(f"cannot write the ONNX model to {target.parent} ({e.strerror or e}); "
                          "set QA_CACHE to a writable folder, or QA_BACKEND=torch") from None
 
 
-def _export_to(folder: Path, target: Path, quantize: bool) -> Path:
+def _export_to(export: Callable[[Path], None], target: Path, quantize: bool) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         fp32 = Path(tmp) / "model.onnx"
-        _export(folder, fp32)
+        export(fp32)
         made = fp32
         if quantize:
             made = Path(tmp) / "model.int8.onnx"
@@ -214,7 +220,7 @@ def _quantize(fp32: Path, out: Path) -> None:
         quiet.setLevel(level)
 
 
-def _intact(path: Path) -> bool:
+def intact(path: Path) -> bool:
     check = Path(str(path) + ".sha256")
     if not path.is_file() or not check.is_file():
         return False
@@ -254,7 +260,7 @@ def _tokenizer(folder: Path, max_length: int):
     return tok
 
 
-def _session(model_file: Path):
+def session(model_file: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
