@@ -148,10 +148,16 @@ class Index:
     @property
     def reranker(self):
         """The cross-encoder that re-orders the ranker's best candidates (qa/rerank.py), or None
-        when ``QA_RERANK=0``."""
+        when it is off for this index (``QA_RERANK``; by default on up to ``rerank.RERANK_MAX``
+        sentences)."""
+        return self._reranker_for(len(self))
+
+    def _reranker_for(self, sentences: int):
+        if self._reranker is False or not rerank.enabled(sentences):
+            return None
         if self._reranker is None:
-            self._reranker = rerank.load() or False
-        return self._reranker or None
+            self._reranker = rerank.load()
+        return self._reranker
 
     # ---- contents -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -276,7 +282,7 @@ class Index:
             rows = _rows_of(docs, doc_ids)
             if not len(rows):
                 return [], None
-        reranker = self.reranker
+        reranker = self._reranker_for(len(row_doc))
         ranked = ranker.search(question, query, max(k, rerank.DEPTH) if reranker else k, rows)
         evidence = ranked[0].evidence if ranked else None
         if reranker is not None and rerank.wanted(question, ranked):

@@ -237,15 +237,32 @@ _LOADED: dict[str, Reranker] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def enabled() -> bool:
-    """``QA_RERANK``: on unless it is 0/false/off/no."""
-    return os.environ.get("QA_RERANK", "1").strip().lower() not in {"0", "false", "off", "no"}
+# Indexes up to this many sentences are re-ranked unless QA_RERANK=0; larger ones only with
+# QA_RERANK=1. At a million sentences a question costs 11-17 ms without the cross-encoder and
+# 35 ms with it (p99 62 ms, and 90 MB more memory: BENCHMARKS.md), past the budget set for that
+# scale (p50 15 ms, p99 50 ms, 1 GB).
+RERANK_MAX = 150_000
 
 
-def load() -> Reranker | None:
-    """The shared re-ranker (loaded once a process), or None when ``QA_RERANK=0``."""
-    if not enabled():
-        return None
+def mode() -> str:
+    """``QA_RERANK``: ``off`` (0/false/off/no), ``on`` (1/true/on/yes: at any size), else
+    ``auto`` (up to ``RERANK_MAX`` sentences)."""
+    value = os.environ.get("QA_RERANK", "").strip().lower()
+    if value in {"0", "false", "off", "no"}:
+        return "off"
+    if value in {"1", "true", "on", "yes"}:
+        return "on"
+    return "auto"
+
+
+def enabled(sentences: int = 0) -> bool:
+    """Whether an index of ``sentences`` sentences is re-ranked."""
+    setting = mode()
+    return setting == "on" or (setting == "auto" and sentences <= RERANK_MAX)
+
+
+def load() -> Reranker:
+    """The shared re-ranker, loaded once a process."""
     with _LOAD_LOCK:
         if "default" not in _LOADED:
             _LOADED["default"] = Reranker()

@@ -55,10 +55,28 @@ def test_no_candidates_asks_nothing():
     assert model.asked == []
 
 
-@pytest.mark.parametrize("value,on", [("0", False), ("off", False), ("1", True), ("", True)])
-def test_qa_rerank_switches_it(monkeypatch, value, on):
+@pytest.mark.parametrize("value,small,large", [("0", False, False), ("off", False, False),
+                                               ("1", True, True), ("", True, False),
+                                               ("auto", True, False)])
+def test_qa_rerank_switches_it_and_by_default_only_below_the_size_limit(monkeypatch, value,
+                                                                        small, large):
     monkeypatch.setenv("QA_RERANK", value)
-    assert rerank.enabled() is on
+    assert rerank.enabled(1000) is small
+    assert rerank.enabled(rerank.RERANK_MAX + 1) is large
+
+
+def test_an_index_past_the_size_limit_answers_without_loading_the_re_ranker(monkeypatch,
+                                                                             fake_encoder):
+    from qa.index import Index
+    from qa.types import Document
+
+    monkeypatch.delenv("QA_RERANK", raising=False)
+    monkeypatch.setattr(rerank, "RERANK_MAX", 2)
+    monkeypatch.setattr(rerank, "load", lambda: pytest.fail("the re-ranker was loaded"))
+    index = Index.build([Document(id="a", title="A", text="One cat sat. Two dogs ran. Three owls flew.")],
+                        encoder=fake_encoder)
+    assert index.reranker is None
+    assert index.ask("Which owls flew?", k=2).hits
 
 
 def test_damaged_weights_are_refused_with_the_fix(tmp_path):
