@@ -77,23 +77,31 @@ def reset() -> None:
 def _load_or_build(seeds: Path, path: Path, model: str, progress) -> Index:
     fp = fingerprint(seeds, model)
     old = None
+    earlier: list = []
     try:
         manifest = store.read_manifest(path)
         if manifest.get("fingerprint") == fp and manifest.get("model") == model:
             return Index.open(path, model=model)
         old = store.load(path)
     except IndexFileError as e:
+        earlier = store.earlier_documents(path)  # written by an older version: carried over
         if (path / store.MANIFEST).exists():  # damaged: keep its files, they may hold uploads
             try:
                 aside = store.set_aside(path)
             except OSError as why:
                 log.warning("rebuilding the default index: %s (could not move it aside: %s)", e, why)
             else:
-                log.warning("the default index was damaged (%s); it is kept in %s and a new one is "
-                            "built. Articles added to it are in %s/*/documents.jsonl and the uploads "
-                            "folder: add them again with `qa ingest`", e, aside, aside)
+                if earlier:
+                    log.warning("the default index was written by an older version of newsroom QA;"
+                                " its %d articles are embedded again into a new one (the old folder"
+                                " is kept in %s)", len(earlier), aside)
+                else:
+                    log.warning("the default index was damaged (%s); it is kept in %s and a new "
+                                "one is built. Articles added to it are in %s/*/documents.jsonl "
+                                "and the uploads folder: add them again with `qa ingest`",
+                                e, aside, aside)
     index = Index(path, model=model)
-    user_docs = []
+    user_docs = [] if old is not None else earlier
     if old is not None:
         seed_ids = set(old.extra.get("seed_ids", []))
         user_docs = [d.document for d in old.docs if d.document.id not in seed_ids]

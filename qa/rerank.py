@@ -52,8 +52,13 @@ def build_torch_model(trained: Path | None = None, layers: int = TRAINED_LAYERS,
     if trained is not None:
         keep = _kept_layers(trained)
     hf_logging.disable_progress_bar()
-    bert = AutoModel.from_pretrained(str(default_model_path()), attn_implementation="eager",
-                                     num_hidden_layers=keep)
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # loading 3 of 6 layers is meant: no "unused weights" table
+    try:
+        bert = AutoModel.from_pretrained(str(default_model_path()), attn_implementation="eager",
+                                         num_hidden_layers=keep)
+    finally:
+        hf_logging.set_verbosity(level)
 
     class CrossEncoder(torch.nn.Module):
         def __init__(self):

@@ -299,6 +299,24 @@ def _load_search(path: Path, f: Path | None, vectors):
     return search
 
 
+def earlier_documents(path: Path) -> list[Document]:
+    """The articles of an index written by an earlier format (1), to be embedded again; [] when
+    there is no such index or it cannot be read."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != 1:
+            return []
+        docs = []
+        with open(path / str(manifest["generation"]) / "documents.jsonl", encoding="utf-8",
+                  errors="surrogatepass") as fh:
+            for line in fh:
+                if line.strip():
+                    docs.append(Document(**json.loads(line)["document"]))
+        return docs
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
 def set_aside(path: Path) -> Path:
     """Move a damaged index folder out of the way, files and all: ``index.damaged-1``, ..."""
     n = 1

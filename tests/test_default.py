@@ -77,3 +77,23 @@ def test_corrupt_default_index_is_rebuilt(isolated_home, fake_model):
 
 def test_no_seeds_gives_an_empty_index_not_a_crash(isolated_home, fake_model):
     assert qa.retrieve("anything") == []
+
+
+def test_an_index_of_the_earlier_format_is_rebuilt_with_the_articles_it_held(isolated_home,
+                                                                             fake_model, caplog):
+    """An upgrade: the articles a user added to a format-1 default index are embedded again."""
+    shutil.copy(SEED, isolated_home / "seeds")
+    old = isolated_home / "index"
+    (old / "g000001").mkdir(parents=True)
+    added = {"id": "notes.txt", "text": "The harbour bridge reopened on Monday after repairs.",
+             "title": "Harbour bridge"}
+    (old / "g000001" / "documents.jsonl").write_text(
+        json.dumps({"document": added, "hash": "x", "sentences": 1}) + "\n", encoding="utf-8")
+    (old / "manifest.json").write_text(json.dumps(
+        {"format": 1, "model": fake_model.name, "generation": "g000001", "seed_ids": []}))
+    index = qa.default.default_index()
+    ids = {d.id for d in index.documents}
+    assert "notes.txt" in ids and SEED.name in ids
+    assert "older version" in caplog.text
+    assert manifest(isolated_home)["format"] == 2
+    assert (isolated_home / "index.damaged-1" / "manifest.json").is_file()
