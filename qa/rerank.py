@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .encoders.onnx import pad
 from .errors import ModelError
 from .hashing import sha256_file
 
@@ -124,7 +125,7 @@ def save_trained(model, path: Path) -> None:
 def _torch_batch(pairs: Sequence[tuple[str, str]]):
     import torch
 
-    ids, mask, types = _pad(tokenizer().encode_batch(list(pairs)))
+    ids, mask, types = pad(tokenizer().encode_batch(list(pairs)))
     return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
 
 
@@ -174,19 +175,6 @@ def tokenizer():
     return _TOKENIZER
 
 
-def _pad(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    width = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(encodings), width), np.int64)
-    mask = np.zeros_like(ids)
-    types = np.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n] = e.ids
-        mask[row, :n] = 1
-        types[row, :n] = e.type_ids
-    return ids, mask, types
-
-
 # ---- the model at question time: onnxruntime -----------------------------------------------
 class Reranker:
     """``scores(question, sentences)``: the cross-encoder's logit for each pair (higher = the
@@ -212,7 +200,7 @@ class Reranker:
     def scores(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         if not len(sentences):
             return np.zeros(0, np.float32)
-        ids, mask, types = _pad(tokenizer().encode_batch([(question, s) for s in sentences]))
+        ids, mask, types = pad(tokenizer().encode_batch([(question, s) for s in sentences]))
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
 
@@ -238,7 +226,7 @@ def _export(weights: Path, out: Path) -> None:
 DEPTH = 10  # the ranker's best candidates that the cross-encoder re-orders
 WEIGHT = 0.2  # of the cross-encoder's probability, against the ranker's score (both 0 to 1)
 
-_LOADED: dict[str, Reranker] = {}
+_LOADED: Reranker | None = None
 _LOAD_LOCK = threading.Lock()
 
 
@@ -268,10 +256,11 @@ def enabled(sentences: int = 0) -> bool:
 
 def load() -> Reranker:
     """The shared re-ranker, loaded once a process."""
+    global _LOADED
     with _LOAD_LOCK:
-        if "default" not in _LOADED:
-            _LOADED["default"] = Reranker()
-        return _LOADED["default"]
+        if _LOADED is None:
+            _LOADED = Reranker()
+        return _LOADED
 
 
 def wanted(question: str, ranked: list) -> bool:
