@@ -9,8 +9,8 @@ from .types import Hit
 # (bench/tune.py): about the highest value that still answers 90% of the answerable questions of
 # both; BENCHMARKS.md gives what it abstains on.
 ANSWER_THRESHOLD = 1.0
-# Hits with no evidence (indexes too large for the full ranker) are judged by their cosine alone:
-# the naive rule of the benchmark's baseline.
+# Hits that carry no evidence (made without the ranker) are judged by their score alone: the
+# naive rule of the benchmark's baseline.
 COSINE_THRESHOLD = 0.35
 
 

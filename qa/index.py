@@ -269,7 +269,7 @@ class Index:
     def _search(self, question: str, k: int, doc_ids: Sequence[str] | None
                 ) -> tuple[list[Hit], float | None]:
         """(the hits, the evidence that anything answers: that of the ranker's best candidate,
-        before re-ranking; None when the ranker did not run)."""
+        before re-ranking; None when there is no candidate)."""
         question = _check_question(question)
         k = _check_k(k)
         with self._lock:  # a consistent view: later adds and removes build a new one
