@@ -46,6 +46,20 @@ def candidates(corpus: data.Corpus, encoder) -> list[dict]:
     return out
 
 
+def prob(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def reranked(depth: int, w: float):
+    """The order of a question's candidates once the top ``depth`` are re-ranked as
+    ``qa.rerank.rerank`` does: ranker score + ``w`` x the cross-encoder's probability."""
+    def order_of(c):
+        n = min(depth, len(c["texts"]))
+        combined = c["score"][:n] + w * prob(c["ce"][:n])
+        return sorted(range(n), key=lambda i: -combined[i]) + list(range(n, len(c["texts"])))
+    return order_of
+
+
 def metrics(cands: list[dict], order_of, answered_of) -> dict:
     tally, by_type, quote, abst, ans = Tally(), {}, [], [], []
     for c in cands:
@@ -109,20 +123,11 @@ def main() -> None:
                                         for c in cs] for name, cs in cands.items()}),
                      encoding="utf-8")
 
-    def prob(x):
-        return 1 / (1 + np.exp(-x))
-
     rows = []
-    for depth, w in itertools.product((0, 5, 10, 15, 20, 30), WEIGHTS):
-        def order_of(c, depth=depth, w=w):
-            n = min(depth, len(c["texts"]))
-            combined = c["score"][:n] + w * prob(c["ce"][:n])
-            head = sorted(range(n), key=lambda i: -combined[i])
-            return head + list(range(n, len(c["texts"])))
-        res = {name: metrics(cs, order_of, lambda c, o: bool(len(o)) and c["evidence"][o[0]] >= 1.0)
+    for depth, w in [(0, 0.0)] + list(itertools.product((5, 10, 15, 20, 30), WEIGHTS)):
+        res = {name: metrics(cs, reranked(depth, w),
+                             lambda c, o: bool(len(o)) and c["evidence"][o[0]] >= 1.0)
                for name, cs in cands.items()}
-        if depth == 0 and rows:
-            continue
         rows.append((depth, w, res))
     print("| depth | w | wikiqa mrr | hit@1 | hit@5 | bbc fact hit@1 | hit@5 | context hit@5 | "
           "quote recall |")
@@ -138,14 +143,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for depth, w in ((10, 1.0), (20, 1.0), (20, 2.0)):
         for v, t in itertools.product((0.0, 0.5, 1.0, 2.0), np.arange(0.6, 2.01, 0.1)):
-            def order_of(c, depth=depth, w=w):
-                n = min(depth, len(c["texts"]))
-                combined = c["score"][:n] + w * prob(c["ce"][:n])
-                return sorted(range(n), key=lambda i: -combined[i]) + list(range(n, len(c["texts"])))
-
             def answered(c, o, v=v, t=t):
                 return bool(len(o)) and c["evidence"][o[0]] + v * prob(c["ce"][o[0]]) >= t
-            res = {name: metrics(cs, order_of, answered) for name, cs in cands.items()}
+            res = {name: metrics(cs, reranked(depth, w), answered) for name, cs in cands.items()}
             wq, bb = res["wikiqa-dev"], res["bbc-dev"]
             if min(wq["answered"], bb["answered"]) >= 0.88:
                 print(f"| {depth} | {w} | {v} | {t:.1f} | {wq['answered']:.3f} | {bb['answered']:.3f} "
