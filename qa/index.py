@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import rerank, store
+from . import fit, rerank, store
 from .encoders import Encoder, load_encoder, model_name
 from .errors import IndexFileError, InputError
 from .speakers import attribute
@@ -283,8 +283,10 @@ class Index:
             if not len(rows):
                 return [], None
         reranker = self._reranker_for(len(row_doc))
-        ranked = ranker.search(question, query, max(k, rerank.DEPTH) if reranker else k, rows)
-        evidence = ranked[0].evidence if ranked else None
+        found = ranker.search(question, query, max(k, rerank.DEPTH), rows)
+        ranked = fit.rescore(question, found, ranker.texts)
+        # the evidence is the ranker's best candidate's (lowered when it fits the question not at all)
+        evidence = next(r.evidence for r in ranked if r.row == found[0].row) if found else None
         if reranker is not None and rerank.wanted(question, ranked):
             ranked = rerank.rerank(reranker, question, ranked, ranker.texts)
         ranked = ranked[:k]
