@@ -33,7 +33,7 @@ from . import rank
 from .errors import IndexFileError
 from .lexical import BM25, Postings, terms
 from .ranker import Ranked
-from .speakers import asked_about, surname
+from .speakers import asked_about, matches
 from .store import StoredDoc
 from .vectors import RawRows
 
@@ -201,7 +201,7 @@ class CandidateRanker:
         docs = _unique(doc)  # doc is sorted (cand is): a row's article is its position in docs
         doc_of = np.searchsorted(docs, doc)
         names = asked_about(question)
-        speaker = np.array([bool(s) and surname(s) in names for s in map(self.speaker, cand)],
+        speaker = np.array([matches(s, names) for s in map(self.speaker, cand)],
                            np.float32) if names else np.zeros(len(cand), np.float32)
         flags = self.data.flags[cand]
         has_number = (flags & NUMBER).astype(bool).astype(np.float32)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import rank
 from .lexical import BM25, terms
-from .speakers import asked_about, attribute, surname
+from .speakers import ambiguous, asked_about, attribute, matches, surname
 
 
 @dataclass
@@ -59,6 +59,13 @@ class Ranker:
         names = asked_about(question)
         speaker = np.isin(self.surnames, list(names)).astype(np.float32) if names \
             else np.zeros(len(dense), np.float32)
+        if names and ambiguous(names):  # surname matches to confirm one speaker at a time
+            confirmed: dict[str, bool] = {}
+            for i in np.flatnonzero(speaker):
+                said = self.speakers[i]
+                if said not in confirmed:
+                    confirmed[said] = matches(said, names)
+                speaker[i] = confirmed[said]
         return {
             "dense": dense,
             "doc": (self.centroids @ query)[self.row_doc],

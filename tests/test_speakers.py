@@ -53,3 +53,13 @@ def test_matches_compares_the_surname():
     assert matches("Mikhail Galuzin", {"galuzin"})
     assert not matches("Dmitry Peskov", {"galuzin"})
     assert not matches(None, {"galuzin"})
+
+
+def test_an_organisation_is_matched_only_when_the_question_names_it_whole():
+    eraa = asked_about("What does the European Regions Airline Association think of the new rules?")
+    assert not matches("Players' Association", eraa)  # "association" alone is not a name
+    assert matches("European Regions Airline Association", eraa)
+    assert matches("Football Association", {"football", "association"})
+    # people are still matched on the surname, whatever else the question calls them
+    assert matches("Mikhail Galuzin", {"russian", "ambassador", "galuzin"})
+    assert matches("Andy Clarke", {"clarke"})
