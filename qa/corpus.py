@@ -33,7 +33,7 @@ from . import rank
 from .errors import IndexFileError
 from .lexical import BM25, Postings, terms
 from .ranker import Ranked
-from .speakers import asked_about, matches
+from .speakers import asked_about, asked_topic, matches
 from .store import StoredDoc
 from .vectors import RawRows
 
@@ -207,6 +207,7 @@ class CandidateRanker:
         has_number = (flags & NUMBER).astype(bool).astype(np.float32)
         has_name = (flags & NAME).astype(bool).astype(np.float32)
         articles = self.data.postings["articles"]
+        topic = terms(asked_topic(question)) if names else []
 
         cache: list = []
 
@@ -226,6 +227,8 @@ class CandidateRanker:
             "speaker": lambda: speaker,
             "lead": lambda: (1.0 / (1.0 + sent)).astype(np.float32),
             "answer_type": lambda: rank.answer_type(question, has_number, has_name),
+            "topic_miss": lambda: (1.0 - articles.scores(topic, docs))[doc_of] if topic
+            else np.zeros(len(cand), np.float32),
         }
         # a feature no score weighs (the sentence's own BM25 today) is not read from disk
         used = {name for w in (rank.WEIGHTS, rank.EVIDENCE) for name, x in w.items() if x}

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import rank
 from .lexical import BM25, terms
-from .speakers import ambiguous, asked_about, attribute, matches, surname
+from .speakers import ambiguous, asked_about, asked_topic, attribute, matches, surname
 
 
 @dataclass
@@ -66,6 +66,7 @@ class Ranker:
                 if said not in confirmed:
                     confirmed[said] = matches(said, names)
                 speaker[i] = confirmed[said]
+        topic = terms(asked_topic(question)) if names else []
         return {
             "dense": dense,
             "doc": (self.centroids @ query)[self.row_doc],
@@ -77,6 +78,8 @@ class Ranker:
             "speaker": speaker,
             "lead": self.lead,
             "answer_type": rank.answer_type(question, self.has_number, self.has_name),
+            "topic_miss": (1.0 - self.doc_bm25.scores(topic))[self.row_doc] if topic
+            else np.zeros(len(dense), np.float32),
         }
 
     def search(self, question: str, query: np.ndarray, k: int,

@@ -266,6 +266,17 @@ _VIEWS = re.compile(r"(?P<who>[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*)*)['’]s
                     r"remarks?|words|statements?|opinions?)\b")
 
 
+def asked_topic(question: str) -> str:
+    """What a "what did X say about Y" question asks X's words on: "Y" ("" when it names no
+    topic, as "What did Galuzin say?")."""
+    m = _ASK.search(question)
+    if not m:
+        return ""
+    rest = re.sub(r"^\s*(?:about|of|on|in|regarding|concerning|over|to|for)\b", "",
+                  question[m.end():], flags=re.IGNORECASE)
+    return rest.strip(" ?.!")
+
+
 def asked_about(question: str) -> set[str]:
     """The name words of the person a "what did X say" question asks about (empty otherwise)."""
     m = _ASK.search(question) or _ACCORDING.search(question) or _VIEWS.search(question)

@@ -1,4 +1,5 @@
 """The ranking core: plain functions over arrays, lexical scores, and the fused ranker."""
+import pytest
 import numpy as np
 
 from qa import rank
@@ -72,3 +73,23 @@ def test_decide_reads_the_best_hits_evidence_else_its_score():
     assert decide([hit(0.2, evidence=1.2), hit(0.9, evidence=0.1)], threshold=1.0)
     assert not decide([hit(0.9, evidence=0.5)], threshold=1.0)
     assert decide([hit(1.1)], threshold=1.0) and not decide([], threshold=1.0)
+
+
+def test_a_speakers_words_on_a_topic_their_article_never_mentions_are_weaker_evidence(fake_encoder):
+    from qa.index import Index
+    from qa.types import Document
+
+    text = ("Russian envoy Mikhail Galuzin said relations with Tokyo were strained.\n"
+            '"We want dialogue on fishing quotas," he noted.')
+    index = Index.build([Document(id="a", title="Envoy speaks", text=text)], encoder=fake_encoder)
+    ranker = index._ranker()[0]
+
+    def miss(question):
+        return ranker.features(question, fake_encoder.encode([question])[0])["topic_miss"]
+
+    assert np.allclose(miss("What did Galuzin say about fishing quotas?"), 0.0)
+    assert np.allclose(miss("What did Galuzin say about the Olympic opening ceremony?"), 1.0)
+    assert np.allclose(miss("What did Galuzin say about Olympic fishing?"), 0.5, atol=0.01)
+    assert np.allclose(miss("What did Galuzin say?"), 0.0)  # no topic asked: nothing missing
+    assert np.allclose(miss("Why were relations strained?"), 0.0)  # not a speaker question
+    assert rank.EVIDENCE["topic_miss"] < 0

@@ -1,5 +1,5 @@
 """Speaker attribution and "what did X say" questions, on hand-made news text."""
-from qa.speakers import asked_about, attribute, matches
+from qa.speakers import asked_about, asked_topic, attribute, matches
 
 
 def test_pronoun_role_and_title_follow_the_named_speaker():
@@ -63,3 +63,10 @@ def test_an_organisation_is_matched_only_when_the_question_names_it_whole():
     # people are still matched on the surname, whatever else the question calls them
     assert matches("Mikhail Galuzin", {"russian", "ambassador", "galuzin"})
     assert matches("Andy Clarke", {"clarke"})
+
+
+def test_asked_topic_is_what_the_person_is_asked_about():
+    assert asked_topic("What did Galuzin say about NATO?") == "NATO"
+    assert asked_topic("What did Charles Kennedy say in his New Year message?") == "his New Year message"
+    assert asked_topic("What did Galuzin say?") == ""
+    assert asked_topic("Who is the Kremlin spokesman?") == ""
