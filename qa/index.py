@@ -283,7 +283,7 @@ class Index:
             if not len(rows):
                 return [], None
         reranker = self._reranker_for(len(row_doc))
-        found = ranker.search(question, query, max(k, rerank.DEPTH), rows)
+        found = ranker.search(question, query, max(k, fit.DEPTH, rerank.DEPTH), rows)
         ranked = fit.rescore(question, found, ranker.texts)
         # the evidence is the ranker's best candidate's (lowered when it fits the question not at all)
         evidence = next(r.evidence for r in ranked if r.row == found[0].row) if found else None
