@@ -4,8 +4,9 @@
 
 For every WikiQA-dev and BBC-dev question the product's ranker gives its top ``DEPTH`` candidates
 once (score, evidence, text); the cross-encoder scores each (question, candidate) pair once; then
-every combination of depth and weight is scored offline with the benchmark's rules. Prints the
-best settings and the table around them.
+every combination of depth and weight is scored offline with the benchmark's rules. Prints three
+tables: the answer-kind check (qa/fit.py: how deep, what weight) with the re-ranker after it as the
+product runs them; depth and weight of the re-ranker alone; abstention rules.
 """
 from __future__ import annotations
 
@@ -60,6 +61,21 @@ def reranked(depth: int, w: float):
     return order_of
 
 
+def fitted(fit_depth: int, f: float, depth: int, w: float):
+    """The order once the answer-kind check (qa/fit.py) re-scores the top ``fit_depth`` with
+    weight ``f`` and the top ``depth`` of that order are re-ranked with weight ``w``, as
+    ``qa.index.Index`` does."""
+    def order_of(c):
+        n = len(c["texts"])
+        m = min(fit_depth, n)
+        s = (c["score"][:m] + f * c["fit"][:m]) / (1 + f)
+        idx = sorted(range(m), key=lambda i: -s[i])
+        head = idx[:depth]
+        combined = {i: s[i] + w * prob(c["ce"][i]) for i in head}
+        return sorted(head, key=lambda i: -combined[i]) + idx[depth:] + list(range(m, n))
+    return order_of
+
+
 def metrics(cands: list[dict], order_of, answered_of) -> dict:
     tally, by_type, quote, abst, ans = Tally(), {}, [], [], []
     for c in cands:
@@ -84,7 +100,7 @@ def metrics(cands: list[dict], order_of, answered_of) -> dict:
 
 
 def main() -> None:
-    from qa import rerank
+    from qa import fit, rerank
     from qa.encoders import load_encoder
 
     ap = argparse.ArgumentParser()
@@ -122,6 +138,23 @@ def main() -> None:
                                          **{k: c[k].tolist() for k in ("score", "evidence", "ce")}}
                                         for c in cs] for name, cs in cands.items()}),
                      encoding="utf-8")
+
+    for cs in cands.values():
+        for c in cs:
+            c["fit"] = np.array(fit.fit(c["q"].text, c["texts"]), np.float32)
+    answered = lambda c, o: bool(len(o)) and c["evidence"][0] >= 1.0  # noqa: E731
+    print("| fit depth | fit weight | ce weight | wikiqa mrr | hit@1 | hit@5 | bbc fact hit@1 | "
+          "hit@5 | context hit@1 | hit@5 | quote recall |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for fd, f, w in itertools.product((10, 15, 20, 30), (0.0, 0.1, 0.15, 0.2, 0.3), (0.15, 0.2, 0.3)):
+        res = {name: metrics(cs, fitted(fd, f, rerank.DEPTH, w), answered)
+               for name, cs in cands.items()}
+        wq, bb = res["wikiqa-dev"], res["bbc-dev"]
+        print(f"| {fd} | {f} | {w} | {wq['all']['mrr@10']:.3f} | {wq['all']['hit@1']:.3f} | "
+              f"{wq['all']['hit@5']:.3f} | {bb['fact']['hit@1']:.3f} | {bb['fact']['hit@5']:.3f} | "
+              f"{bb['context']['hit@1']:.3f} | {bb['context']['hit@5']:.3f} | "
+              f"{bb['quote_recall']:.3f} |")
+    print()
 
     rows = []
     for depth, w in [(0, 0.0)] + list(itertools.product((5, 10, 15, 20, 30), WEIGHTS)):

@@ -1,0 +1,47 @@
+"""Is the abstention rule calibrated for a one-article index? Every dev question is asked of a
+corpus of one article: its own (WikiQA `none` questions come with one; BBC `none` questions get
+the article the full-corpus ranker puts first), and the share answered / abstained is printed.
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.small_corpus
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from bench import data
+from bench.cache import CachedEncoder
+
+
+def main() -> None:
+    from qa.encoders import load_encoder
+    from qa.index import Index
+
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    encoder = CachedEncoder(load_encoder())
+    for corpus in (data.wikiqa("dev"), data.bbc("dev")):
+        docs = {d.id: d for d in corpus.documents}
+        full = None
+        answered, abstained = [], []
+        for q in corpus.questions:
+            doc_id = q.doc_id
+            if doc_id is None:
+                if full is None:
+                    full = Index.build(corpus.documents, encoder=encoder)
+                    full._reranker = False
+                doc_id = full.search(q.text, 1)[0].doc_id
+            one = Index.build([docs[doc_id]], encoder=encoder)
+            one._reranker = False  # abstention does not depend on the re-ranker
+            said = one.ask(q.text, 1).answered
+            (answered if q.type != "none" else abstained).append(said if q.type != "none" else not said)
+        encoder.save()
+        print(f"{corpus.name}, one article per question: answerable answered "
+              f"{np.mean(answered):.3f} ({len(answered)}), none abstained {np.mean(abstained):.3f} "
+              f"({len(abstained)})")
+
+
+if __name__ == "__main__":
+    main()
