@@ -1,7 +1,7 @@
 """The answer-kind check on the ranker's best candidates (qa/fit.py)."""
 import pytest
 
-from qa.fit import MISSING, fit, rescore, wants
+from qa.fit import FOUND, MISSING, fit, rescore, wants
 from qa.ranker import Ranked
 
 
@@ -56,7 +56,7 @@ def test_rescore_moves_a_fitting_candidate_up_and_keeps_scores_between_0_and_1()
     out = rescore("When was the Duchy of Cornwall set up?", ranked, texts)
     assert [r.row for r in out] == [1, 0]
     assert all(0.0 <= r.score <= 1.0 for r in out)
-    assert out[0].evidence == 1.1  # a fitting candidate's evidence is the ranker's
+    assert out[0].evidence == pytest.approx(1.1 + FOUND)  # a date, as asked: more evidence
     assert out[1].evidence == pytest.approx(1.2 - MISSING)  # no date at all: less evidence
 
 
