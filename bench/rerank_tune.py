@@ -53,12 +53,9 @@ def prob(x):
 
 def reranked(depth: int, w: float):
     """The order of a question's candidates once the top ``depth`` are re-ranked as
-    ``qa.rerank.rerank`` does: ranker score + ``w`` x the cross-encoder's probability."""
-    def order_of(c):
-        n = min(depth, len(c["texts"]))
-        combined = c["score"][:n] + w * prob(c["ce"][:n])
-        return sorted(range(n), key=lambda i: -combined[i]) + list(range(n, len(c["texts"])))
-    return order_of
+    ``qa.rerank.rerank`` does: ranker score + ``w`` x the cross-encoder's probability (``fitted``
+    with no answer-kind weight)."""
+    return fitted(DEPTH, 0.0, depth, w)
 
 
 def fitted(fit_depth: int, f: float, depth: int, w: float):

@@ -3,13 +3,15 @@
 A finer check than the ranker's ``answer_type`` flag (any number, any name), run on the few
 candidates left at the top: "when" wants a date, not just any number ("aged 91" does not say when
 Fletcher first appeared on TV, "in 1937" does); "how many flights" wants a number counting flights
-("77 ... flights", "92-cap"); "how much" wants an amount of money or a share; "who" wants a name
-the question does not already hold; "why" wants a cause ("due to", "because"). Numbers, dates and
-names the question already holds do not count: they are what it asks about, not the answer.
+("77 ... flights", "92-cap"); "how much" wants an amount of money or a share; "why" wants a cause
+("due to", "because"). Numbers and dates the question already holds do not count: they are what
+it asks about, not the answer. ("Who" is left to the ranker's flag: a name-kind check here cost
+WikiQA-dev questions, BENCHMARKS.md.)
 """
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .lexical import terms
 
@@ -45,7 +47,7 @@ _UNIT_AFTER = 5  # "77 short and medium-distance flights": a counted noun within
 
 
 def wants(question: str) -> str | None:
-    """The kind of answer ``question`` asks for: date, amount, count, name, cause, or None."""
+    """The kind of answer ``question`` asks for: date, amount, count, cause, or None."""
     for kind, pattern in _WANTS:
         if pattern.search(question):
             return kind
@@ -67,12 +69,13 @@ def fit(question: str, sentences: list[str]) -> list[float]:
     units = set(_counted(question))
     out = []
     for s in sentences:
-        new = _new_numbers(s, asked)
+        words = _WORD.findall(s)
+        new = _new_numbers(words, asked)
         if not new:
             out.append(0.0)
         elif kind == "amount" and any(m.group(0).lower() not in asked for m in _MONEY.finditer(s)):
             out.append(1.0)
-        elif units and _counts(s, new, units):
+        elif units and _counts(words, new, units):
             out.append(1.0)
         else:
             out.append(0.5)
@@ -85,17 +88,17 @@ def _counted(question: str) -> list[str]:
     return terms(" ".join(m.group(1).split()[:3])) if m else []
 
 
-def _new_numbers(sentence: str, asked: str) -> list[int]:
-    """Word positions of the numbers in ``sentence`` that the question does not hold."""
-    words = _WORD.findall(sentence)
+def _new_numbers(words: list[str], asked: str) -> list[int]:
+    """Positions of the numbers among a sentence's ``words`` that the question does not hold."""
     return [i for i, w in enumerate(words)
             if (w[0].isdigit() or _NUMBER.fullmatch(w)) and w.lower().rstrip(".,") not in asked]
 
 
-def _counts(sentence: str, numbers: list[int], units: set[str]) -> bool:
-    """Whether one of the numbers is followed closely by a word of what is counted."""
-    words = [(terms(w) or [""])[0] for w in _WORD.findall(sentence)]
-    return any(words[j] in units for i in numbers for j in range(i + 1, min(len(words), i + 1 + _UNIT_AFTER)))
+def _counts(words: list[str], numbers: list[int], units: set[str]) -> bool:
+    """Whether one of the numbers (positions in ``words``) is followed closely by a word of what
+    is counted."""
+    near = {j for i in numbers for j in range(i + 1, min(len(words), i + 1 + _UNIT_AFTER))}
+    return any((terms(words[j]) or [""])[0] in units for j in near)
 
 
 # Added to a candidate's score times its fit (scores stay 0 to 1: divided by 1 + WEIGHT), for the
@@ -122,8 +125,6 @@ def rescore(question: str, ranked: list, texts, weight: float = WEIGHT) -> list:
     """The ranker's candidates (``Ranked``, best first) re-ordered by score plus ``weight`` times
     their fit to the question; the evidence of each lowered by ``MISSING`` when it fits not at
     all, raised by ``FOUND`` when it fits fully."""
-    from dataclasses import replace
-
     if not ranked or wants(question) is None:
         return ranked
     fits = fit(question, [texts[r.row] for r in ranked])

@@ -285,7 +285,7 @@ class Index:
         reranker = self._reranker_for(len(row_doc))
         found = ranker.search(question, query, max(k, fit.DEPTH, rerank.DEPTH), rows)
         ranked = fit.rescore(question, found, ranker.texts)
-        # the evidence is the ranker's best candidate's (lowered when it fits the question not at all)
+        # the evidence is the ranker's best candidate's, as the answer-kind check adjusted it
         evidence = next(r.evidence for r in ranked if r.row == found[0].row) if found else None
         if reranker is not None and rerank.wanted(question, ranked):
             ranked = rerank.rerank(reranker, question, ranked, ranker.texts)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import rank
 from .lexical import BM25, terms
-from .speakers import ambiguous, asked_about, asked_topic, attribute, matches, surname
+from .speakers import asked_about, asked_topic, attribute, matches, surname
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Ranker:
         names = asked_about(question)
         speaker = np.isin(self.surnames, list(names)).astype(np.float32) if names \
             else np.zeros(len(dense), np.float32)
-        if names and ambiguous(names):  # surname matches to confirm one speaker at a time
+        if names:  # surname matches confirmed by the full rule, once per speaker
             confirmed: dict[str, bool] = {}
             for i in np.flatnonzero(speaker):
                 said = self.speakers[i]

@@ -296,16 +296,10 @@ def matches(speaker: str | None, names: set[str]) -> bool:
     speaker whose name ends in a common noun ("Players' Association") is only matched when the
     question names it whole: "What does the European Regions Airline Association think?" is not
     asking the rugby Players' Association."""
-    if not (speaker and names) or surname(speaker) not in names:
+    last = surname(speaker) if speaker else ""
+    if not names or last not in names:
         return False
-    return not ambiguous(names) or surname(speaker) not in _NON_PERSON or \
-        {_clean(w) for w in speaker.split()} - _TITLES - _LINKS <= names
-
-
-def ambiguous(names: set[str]) -> bool:
-    """Whether some of a question's name words are common nouns that end organisations' names
-    (then a surname match alone is not enough: ``matches``)."""
-    return not names.isdisjoint(_NON_PERSON)
+    return last not in _NON_PERSON or {_clean(w) for w in speaker.split()} - _TITLES - _LINKS <= names
 
 
 _LINKS = {"of", "the", "for", "and", "de", "von", "van"}
