@@ -36,7 +36,10 @@ def main() -> None:
             one = Index.build([docs[doc_id]], encoder=encoder)
             one._reranker = False  # abstention does not depend on the re-ranker
             said = one.ask(q.text, 1).answered
-            (answered if q.type != "none" else abstained).append(said if q.type != "none" else not said)
+            if q.type == "none":
+                abstained.append(not said)
+            else:
+                answered.append(said)
         encoder.save()
         print(f"{corpus.name}, one article per question: answerable answered "
               f"{np.mean(answered):.3f} ({len(answered)}), none abstained {np.mean(abstained):.3f} "
