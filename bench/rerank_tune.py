@@ -114,7 +114,8 @@ def main() -> None:
         scorer = rerank.Reranker(Path(args.weights), "")
         score = scorer.scores
     sets = {"wikiqa-dev": data.wikiqa("dev"), "bbc-dev": data.bbc("dev")}
-    saved = CACHE / f"rerank-{sha256_file(Path(args.weights))[:16]}-{DEPTH}.json"
+    backend = "-torch" if args.torch else ""  # fp32 scores differ from int8: cached apart
+    saved = CACHE / f"rerank-{sha256_file(Path(args.weights))[:16]}{backend}-{DEPTH}.json"
     cands = {}
     if saved.is_file():
         rows = json.loads(saved.read_text(encoding="utf-8"))
