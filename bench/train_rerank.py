@@ -127,11 +127,11 @@ def main() -> None:
     random.seed(args.seed)
     torch.manual_seed(args.seed)
 
-    groups = wikiqa_train() + trec("train") + (trec("dev") if args.trec_dev else [])
+    wikiqa = wikiqa_train()
+    groups = wikiqa + trec("train") + (trec("dev") if args.trec_dev else [])
     train = [(q, _capped(c, args.negatives)) for q, c in groups if any(l for _, l in c)]
     if args.unanswered:
-        train += [(q, _capped(c, args.unanswered)) for q, c in wikiqa_train()
-                  if not any(l for _, l in c)]
+        train += [(q, _capped(c, args.unanswered)) for q, c in wikiqa if not any(l for _, l in c)]
     dev = {"wikiqa-dev": wikiqa_dev(), **({} if args.trec_dev else {"trec-dev": trec("dev")})}
     log.info("train: %d questions, %d pairs (%d answers)", len(train),
              sum(len(c) for _, c in train), sum(l for _, c in train for _, l in c))
