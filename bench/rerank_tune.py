@@ -156,9 +156,7 @@ def main() -> None:
 
     rows = []
     for depth, w in [(0, 0.0)] + list(itertools.product((5, 10, 15, 20, 30), WEIGHTS)):
-        res = {name: metrics(cs, reranked(depth, w),
-                             lambda c, o: bool(len(o)) and c["evidence"][o[0]] >= 1.0)
-               for name, cs in cands.items()}
+        res = {name: metrics(cs, reranked(depth, w), answered) for name, cs in cands.items()}
         rows.append((depth, w, res))
     print("| depth | w | wikiqa mrr | hit@1 | hit@5 | bbc fact hit@1 | hit@5 | context hit@5 | "
           "quote recall |")
