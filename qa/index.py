@@ -376,13 +376,24 @@ class Index:
                 log.warning("article %r was also changed by another writer since this process "
                             "read %s; keeping this process's %s", doc_id, latest.path,
                             "removal" if digest is None else "version")
+        # only new articles: a large index's search graph is extended, not built again
+        appended = [self._docs[i] for i, h in self._changed.items()
+                    if h is not None and i not in latest._docs]
+        only_new = len(appended) == len(self._changed)
+        for doc_id, digest in self._changed.items():
             latest._docs.pop(doc_id, None)
             latest._vectors.pop(doc_id, None)
             if digest is not None:
                 latest._docs[doc_id] = self._docs[doc_id]
                 latest._vectors[doc_id] = self._vectors[doc_id]
         if self._changed:
-            latest._ranked = latest._flat = latest._saved = None
+            flat = None
+            if only_new and latest._flat is not None:
+                flat = latest._appended([(d.document, d.hash, d.spans) for d in appended],
+                                        np.concatenate([np.asarray(self._vectors[d.document.id])
+                                                        for d in appended]))
+            latest._ranked = latest._saved = None
+            latest._flat = flat
         for key, value in self.extra.items():  # settings this process changed
             if self._base.extra.get(key) != value:
                 latest.extra[key] = value
