@@ -112,14 +112,18 @@ def _doc_id(folder: Path, path: Path) -> str:
     return path.relative_to(folder).as_posix()
 
 
-def _wanted(folder: Path, path: Path) -> bool:
-    from .readers import SUFFIXES
-
+def _visible(folder: Path, path: Path) -> bool:
     try:
         rel = path.relative_to(folder)
     except ValueError:
         return False
-    return path.suffix.lower() in SUFFIXES and not any(p.startswith(".") for p in rel.parts)
+    return not any(p.startswith(".") for p in rel.parts)
+
+
+def _wanted(folder: Path, path: Path) -> bool:
+    from .readers import SUFFIXES
+
+    return path.suffix.lower() in SUFFIXES and _visible(folder, path)
 
 
 def _file_of(origin: str | None) -> Path | None:
@@ -150,7 +154,7 @@ def sync(index: Index, folder: Path, changed: Iterable[Path], deleted: Iterable[
     docs: list[Document] = []
     gone: list[str] = []
     for path in sorted(set(deleted)):
-        gone += known.get(path, [])
+        gone += [i for f, ids in known.items() if f == path or path in f.parents for i in ids]
     for path in sorted(set(changed)):
         errors: list[InputError] = []
         try:
@@ -200,14 +204,16 @@ def watch(index: Index, folder: Path, *, stop: threading.Event | None = None,
         if ready is not None:
             ready()
         for changes in watchfiles.watch(folder, stop_event=stop, raise_interrupt=False,
-                                        watch_filter=lambda _, p: _wanted(folder, Path(p)),
+                                        watch_filter=lambda _, p: _visible(folder, Path(p)),
                                         debounce=400, step=50, yield_on_timeout=False):
             changed, deleted = [], []
             for kind, raw in changes:
                 path = Path(raw)
-                if kind == watchfiles.Change.deleted or not path.is_file():
-                    deleted.append(path)
-                else:
+                if path.is_dir():  # a new folder: its files may have landed before it was watched
+                    changed += [p for p in path.rglob("*") if p.is_file() and _wanted(folder, p)]
+                elif kind == watchfiles.Change.deleted or not path.exists():
+                    deleted.append(path)  # a file, or a folder and all in it
+                elif _wanted(folder, path):
                     changed.append(path)
             try:
                 report = sync(index, folder, changed, deleted, say)

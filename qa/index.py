@@ -91,6 +91,7 @@ class Index:
         self._base = Commit()  # the folder's commit this state is based on
         self._changed: dict[str, str | None] = {}  # since _base: id -> new hash, None: removed
         self._manifest_seen = None  # (inode, mtime, size) of the manifest last looked at
+        self._following = None  # the thread reading a newer commit, while it does
         self._ranked = None  # (Ranker or CandidateRanker, row -> doc id, docs), built lazily
         self._flat = None  # (VectorStore, row_doc, row_sentence, docs), built lazily after changes
         self._saved = None  # (doc ids, all their rows, corpus data) as opened, while unchanged
@@ -114,8 +115,10 @@ class Index:
         """Load a saved index without re-embedding. The configured model must be the one it was
         built with."""
         path = Path(path)
+        seen = _stat_key(path / store.MANIFEST)  # before reading: a later commit is noticed
         snap = store.load(path)
         index = cls(path, model=model, encoder=encoder)
+        index._manifest_seen = seen
         if snap.model != index.model:
             raise IndexFileError(f"index at {path} was built with model {snap.model!r}, this run "
                                  f"uses {index.model!r}: run `qa ingest --rebuild --index {path} "
@@ -309,8 +312,9 @@ class Index:
     def refresh(self) -> bool:
         """Switch to the newest commit in the index's folder, keeping this process's own
         changes that are not saved yet on top. True when there was a newer commit. Questions
-        do this by themselves (a ``stat`` of the manifest each); questions already under way
-        finish on the state they started with."""
+        start this by themselves, on a background thread (a ``stat`` of the manifest each);
+        questions under way finish on the state they started with, and the new state is ready
+        to answer when it is swapped in."""
         if self.path is None:
             return False
         with self._commit_lock:
@@ -318,6 +322,7 @@ class Index:
             if newest is None or newest == self._base.generation:
                 return False
             fresh = self._copy()._on_top_of(self._open_latest(self.path))
+            fresh._ranker()  # ready to answer before it is swapped in
             with self._lock:
                 self._adopt(fresh)
             log.info("index at %s: now at %s (%d articles)", self.path, newest, len(self._docs))
@@ -344,25 +349,33 @@ class Index:
 
     # ---- following other writers ---------------------------------------------------------
     def _follow(self) -> None:
-        """Refresh when the folder's manifest changed since last looked at (one ``stat``). Skipped
-        while this process is changing or saving the index; a question never waits for that."""
+        """When the folder's manifest changed since last looked at (one ``stat``), read the new
+        commit on a background thread and swap it in when it is ready to answer: no question
+        waits for it, and the questions after the swap answer from it."""
         if self.path is None:
             return
-        try:
-            st = os.stat(self.path / store.MANIFEST)
-        except OSError:
+        seen = _stat_key(self.path / store.MANIFEST)
+        if seen is None:
             return
-        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if seen == self._manifest_seen or not self._commit_lock.acquire(blocking=False):
-            return
+        with self._lock:
+            if seen == self._manifest_seen or self._following is not None:
+                return
+            self._manifest_seen = seen
+            self._following = threading.Thread(target=self._follow_in_background,
+                                               name="qa-follow", daemon=True)
+            self._following.start()
+
+    def _follow_in_background(self) -> None:
         try:
             self.refresh()
         except QAError as e:  # e.g. rebuilt with another model: keep answering from this state
             log.warning("index at %s changed on disk but cannot be read (%s); answering from "
                         "the state read before", self.path, e)
+        except Exception:  # a bug: say so, and keep answering
+            log.exception("index at %s: reading a newer commit failed", self.path)
         finally:
-            self._manifest_seen = seen
-            self._commit_lock.release()
+            with self._lock:
+                self._following = None
 
     def _open_latest(self, path: Path) -> "Index":
         return Index.open(path, model=self.model, encoder=self._encoder)
@@ -596,6 +609,15 @@ class Index:
                 else np.zeros(0, np.int64)
             self._flat = (search, row_doc, row_sent, dict(self._docs))
         return self._flat
+
+
+def _stat_key(f: Path) -> tuple | None:
+    """What changes when a file is replaced: (inode, modification time, size)."""
+    try:
+        st = os.stat(f)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _same_folder(a: Path, b: Path) -> bool:

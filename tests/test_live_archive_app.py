@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -38,7 +39,12 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
                                str(home / "index"), str(wire)], env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
-        history, _ = client.predict("Where did the zeppelin land?", [], 3, [], api_name="/respond")
+        for _ in range(100):  # the chat reads the commit in the background, then answers from it
+            history, _ = client.predict("Where did the zeppelin land?", [], 3, [],
+                                        api_name="/respond")
+            if "landed on the roof of Cologne cathedral" in json.dumps(history[-1]):
+                break
+            time.sleep(0.1)
         assert "landed on the roof of Cologne cathedral" in json.dumps(history[-1])
         upload = home / "upload.txt"
         upload.write_text("Harbour news\n\nThe harbour master said the new ferry will sail in "
