@@ -9,7 +9,7 @@ Real model (the default ONNX int8 encoder), BBC articles. Prints:
   the same questions, alternating;
 - time from a commit (the writer's save returned) to the first answer that uses it, with the
   reader asking back to back;
-- the reader's resident memory across 100 commits.
+- the reader's resident memory across 100 commits that each replace one article.
 """
 from __future__ import annotations
 
@@ -39,15 +39,24 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def writer(index_dir: str, start: int, count: int, go: str, pause: float) -> int:
-    """A writer process: waits for ``go`` to exist, then adds articles start..start+count one
-    commit each; prints one JSON line per commit (id, seconds since epoch when it returned)."""
-    from qa import Index
+def writer(index_dir: str, start: int, count: int, go: str, pause: float, mode: str) -> int:
+    """A writer process: waits for ``go`` to exist, then commits ``count`` times, one article a
+    commit: ``new`` BBC articles (from ``start`` among those not indexed), ``tiny`` one-sentence
+    articles (the commit alone, next to no embedding), or ``same``: one article replaced each
+    time (the index keeps its size). Prints one JSON line per commit (id, time it returned)."""
+    from qa import Document, Index
 
-    corpus = bbc()
-    base = {d.id for d in Index.open(index_dir).documents}
-    docs = [d for d in corpus.documents if d.id not in base][start:start + count]
     index = Index.open(index_dir)
+    if mode == "new":
+        base = {d.id for d in index.documents}
+        docs = [d for d in bbc().documents if d.id not in base][start:start + count]
+    elif mode == "tiny":
+        docs = [Document(id=f"tiny-{start + n}", text=f"Wire item {start + n} arrived.")
+                for n in range(count)]
+    else:
+        doc = index.documents[0]
+        docs = [Document(id=doc.id, title=doc.title, text=f"{doc.text} Update {n}.")
+                for n in range(count)]
     index.encoder.encode(["warm up"])
     print(json.dumps({"ready": True}), flush=True)
     while not Path(go).exists():
@@ -60,9 +69,10 @@ def writer(index_dir: str, start: int, count: int, go: str, pause: float) -> int
     return 0
 
 
-def spawn(index_dir: Path, start: int, count: int, go: Path, pause: float = 0.0):
+def spawn(index_dir: Path, start: int, count: int, go: Path, pause: float = 0.0,
+          mode: str = "new"):
     proc = subprocess.Popen([sys.executable, "-m", "bench.live", "writer", str(index_dir),
-                             str(start), str(count), str(go), str(pause)], cwd=ROOT,
+                             str(start), str(count), str(go), str(pause), mode], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     assert json.loads(proc.stdout.readline()).get("ready")
     return proc
@@ -73,7 +83,7 @@ def main() -> int:
     p.add_argument("--articles", type=int, default=300)
     p.add_argument("--commits", type=int, default=100)
     args = p.parse_args()
-    from qa import Index
+    from qa import Index, store
 
     corpus = bbc()
     asked = {q.doc_id for q in corpus.questions}
@@ -88,20 +98,21 @@ def main() -> int:
         print(f"base index: {len(docs)} articles, built in {time.perf_counter() - t0:.1f} s")
 
         # 1. four writers at once
-        go = Path(tmp) / "go-1"
-        procs = [spawn(path, 200 + 15 * w, 15, go) for w in range(4)]
-        t0 = time.time()
-        go.touch()
-        ends = []
-        for proc in procs:
-            lines = [json.loads(x) for x in proc.stdout]
-            proc.wait()
-            ends.append(max(x["t"] for x in lines))
-        wall = max(ends) - t0
-        held = len(Index.open(path).documents)
-        print(f"4 writers, 60 commits of one article each (embedding included): {wall:.2f} s, "
-              f"{60 / wall:.1f} commits/s; index holds {held} articles "
-              f"(expected {len(docs) + 60})")
+        for mode, what in (("tiny", "a one-sentence article"), ("new", "a BBC article")):
+            go = Path(tmp) / f"go-1-{mode}"
+            held = len(Index.open(path).documents)
+            procs = [spawn(path, 200 + 15 * w, 15, go, mode=mode) for w in range(4)]
+            t0 = time.time()
+            go.touch()
+            ends = []
+            for proc in procs:
+                lines = [json.loads(x) for x in proc.stdout]
+                proc.wait()
+                ends.append(max(x["t"] for x in lines))
+            wall = max(ends) - t0
+            now = len(Index.open(path).documents)
+            print(f"4 writers, 60 commits of {what} each: {wall:.2f} s, {60 / wall:.1f} "
+                  f"commits/s; index holds {now} articles (expected {held + 60})")
 
         # 2. question latency, no writer vs a writer committing, alternating
         reader = Index.open(path)
@@ -150,25 +161,27 @@ def main() -> int:
               f"{statistics.median(delays) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms "
               f"({len(delays)} commits)")
 
-        # 4. the reader's memory across commits
+        # 4. the reader's memory across commits (one article replaced: the index keeps its size)
         go = Path(tmp) / "go-4"
-        proc = spawn(path, 800, args.commits, go)
+        proc = spawn(path, 0, args.commits, go, mode="same")
         marks = {}
         go.touch()
         for n, line in enumerate(proc.stdout, 1):
-            reader.search(questions[n % len(questions)], k=3)
+            t_end = time.monotonic() + 5
+            while reader._base.generation != store.current_generation(path) and \
+                    time.monotonic() < t_end:  # follow each commit before the next
+                reader.search(questions[n % len(questions)], k=3)
             if n in (1, 10, args.commits // 2, args.commits):
                 marks[n] = rss_mb()
         proc.wait()
-        reader.refresh()
         print("reader RSS after N commits: " + ", ".join(f"{n}: {mb:.0f} MB"
                                                        for n, mb in marks.items())
-              + f"; articles now {len(reader.documents)}")
+              + f"; {len(reader.documents)} articles, {len(reader)} sentences")
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "writer":
         sys.exit(writer(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
-                        float(sys.argv[6])))
+                        float(sys.argv[6]), sys.argv[7]))
     sys.exit(main())
