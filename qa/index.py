@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from . import fit, rerank, store
-from .encoders import Encoder, load_encoder, model_name
+from .encoders import Encoder, device_name, ingest_encoder, load_encoder, model_name
 from .errors import IndexFileError, InputError, QAError
 from .speakers import attribute
 from .splitter import SPLITTER_VERSION, split_document
@@ -487,7 +487,7 @@ class Index:
     def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim() if self._docs or self._encoder else 0), np.float32)
-        encoder = self.encoder
+        encoder = self._ingest_encoder()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
         out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
         bar = None
@@ -506,6 +506,15 @@ class Index:
             bar.close()
         return out
 
+    def _ingest_encoder(self) -> Encoder:
+        """The question encoder, or the same model on a GPU (``QA_DEVICE``; an encoder given to
+        the index is always used as it is)."""
+        if self._encoder is None and device_name() != "cpu":
+            encoder = ingest_encoder(self.model)
+            self._embedded_with = encoder
+            return encoder
+        return self.encoder
+
     def _dim(self) -> int:
         for v in self._vectors.values():
             return int(v.shape[1])
@@ -513,9 +522,10 @@ class Index:
 
     def _note_backend(self, embedded: bool) -> None:
         """Record which backend embedded the vectors ("mixed" once a second one adds some)."""
-        if not embedded or self._encoder is None:
+        encoder = getattr(self, "_embedded_with", None) or self._encoder
+        if not embedded or encoder is None:
             return
-        mine = getattr(self._encoder, "backend", None)
+        mine = getattr(encoder, "backend", None)
         if not self._docs:
             self.backend = mine
         elif mine != self.backend and self.backend != "mixed":

@@ -48,6 +48,57 @@ def backend_name() -> str:
     return value
 
 
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def device_name() -> str:
+    """Where ingests embed (``QA_DEVICE``): ``cpu`` (the default), ``cuda``, or ``auto`` (a GPU
+    when torch sees one). Questions are always encoded on the CPU."""
+    from ..errors import ModelError
+
+    value = os.environ.get("QA_DEVICE", "").strip().lower() or "cpu"
+    if value not in DEVICES:
+        raise ModelError(f"QA_DEVICE={value!r} is not a device; use one of {', '.join(DEVICES)}")
+    return value
+
+
+def ingest_device() -> str:
+    """``cpu`` or ``cuda``: ``device_name()`` resolved (``cuda`` without a usable GPU is an
+    error naming the fix; ``auto`` falls back to the CPU)."""
+    from ..errors import ModelError
+
+    wanted = device_name()
+    if wanted == "cpu":
+        return "cpu"
+    try:
+        import torch  # heavy: only when a GPU is asked for
+
+        found = torch.cuda.is_available()
+    except ImportError:
+        found = False
+    if found:
+        return "cuda"
+    if wanted == "cuda":
+        raise ModelError("QA_DEVICE=cuda (or --device cuda) but torch sees no CUDA GPU here; "
+                         "install a CUDA build of torch (README, \"Embedding on a GPU\") or use "
+                         "--device cpu")
+    return "cpu"
+
+
+def ingest_encoder(name: str | None = None) -> "Encoder":
+    """The encoder an ingest embeds with: the question encoder on the CPU, or the same model
+    with torch on the GPU (``QA_DEVICE``)."""
+    if ingest_device() == "cuda":
+        name = name or model_name()
+        key = (name, "torch", "cuda")
+        if key not in _cache:
+            from .sbert import SentenceTransformerEncoder
+
+            _cache[key] = SentenceTransformerEncoder(name, device="cuda")
+        return _cache[key]
+    return load_encoder(name)
+
+
 _cache: dict = {}  # model name (configured backend) or (name, backend) -> encoder
 
 
