@@ -66,11 +66,28 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_info)
 
     serve = sub.add_parser("serve", help="open the chat in the browser")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--share", action="store_true", help="also open a public share link")
+    serve_options(serve)
     serve.set_defaults(run=_serve)
+
+    pw = sub.add_parser("hash-password", help="a user:hash line for the QA_AUTH_FILE logins file")
+    pw.add_argument("user")
+    pw.set_defaults(run=_hash_password)
     return p
+
+
+def serve_options(p: argparse.ArgumentParser) -> None:
+    """The chat's options, for `qa serve` and `python app.py`."""
+    p.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
+                   help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    p.add_argument("--share", action="store_true", help="also open a public share link")
+    p.add_argument("--auth", action="append", metavar="USER:PASSWORD",
+                   help="a login (repeatable); or name a file of user:hash lines in QA_AUTH_FILE "
+                        "(`qa hash-password USER`), which keeps passwords out of `ps`")
+    p.add_argument("--read-only", action="store_true",
+                   help="no upload or remove control, and no endpoint that changes the index")
+    p.add_argument("--i-know-it-is-open", dest="open", action="store_true",
+                   help="serve beyond this machine with neither logins nor --read-only")
 
 
 def _open(index_dir: str | None):
@@ -174,5 +191,25 @@ def _serve(args) -> int:
     spec = importlib.util.spec_from_file_location("newsroom_app", app_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.launch(host=args.host, port=args.port, share=args.share)
+    module.launch(host=args.host, port=args.port, share=args.share, auth=args.auth,
+                  read_only=args.read_only, open_ok=args.open)
+    return 0
+
+
+def _hash_password(args) -> int:
+    import getpass
+
+    from .logins import hash_password
+
+    if ":" in args.user or not args.user.strip():
+        print("qa: error: a user name cannot be empty or hold ':'", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            print("qa: error: the two passwords differ; nothing was written", file=sys.stderr)
+            return 2
+    else:  # piped: the first line is the password
+        password = sys.stdin.readline().rstrip("\r\n")
+    print(f"{args.user.strip()}:{hash_password(password)}")
     return 0

@@ -36,9 +36,9 @@ def test_respond_quotes_and_cites_and_keeps_history(app, home):
     assert box == "" and [m["role"] for m in history] == ["user", "assistant"]
     question, answer = contents(history)
     assert "Peskov said Russia threatens nobody" in question
-    assert "<blockquote>Kremlin spokesman Dmitry Peskov said Russia threatens nobody&#46;</blockquote>" \
+    assert "<blockquote><bdi>Kremlin spokesman Dmitry Peskov said Russia threatens nobody&#46;</bdi>" \
         in answer
-    assert "— Kremlin briefing · sentence 1 of 2" in answer and "score " in answer
+    assert "— <bdi>Kremlin briefing</bdi> · sentence 1 of 2" in answer and "score " in answer
     assert '<mark class="qa-hit">' in answer  # the in-context view
     history, conv, _ = app.respond("what about NATO?", history, conv)
     assert len(history) == 4 and conv.query != "what about NATO?"
@@ -48,8 +48,8 @@ def test_respond_shows_question_text_as_text(app, home):
     history, _, _ = app.respond('<img src=x onerror="alert(1)"> ![p](http://198.51.100.7/p.png)', [])
     question, answer = contents(history)
     assert "<img" not in question + answer and "](" not in question + answer
-    assert unescape(question) == ('<span class="qa-question"><img src=x onerror="alert(1)"> '
-                                  '![p](http://198.51.100.7/p.png)</span>')
+    assert unescape(question) == ('<span class="qa-question"><bdi><img src=x onerror="alert(1)"> '
+                                  '![p](http://198.51.100.7/p.png)</bdi></span>')
 
 
 def test_an_empty_message_adds_nothing(app, home):
@@ -72,13 +72,13 @@ def test_respond_settings_passages_and_articles(app, home):
     assert contents(history)[1].count("<blockquote>") == 1
     history, _, _ = app.respond("Galuzin said", [], None, 5, ["kremlin.txt"])
     answer = contents(history)[1]
-    assert answer.count("<blockquote>") == answer.count("— Kremlin briefing") == 2
+    assert answer.count("<blockquote>") == answer.count("— <bdi>Kremlin briefing</bdi>") == 2
 
 
 def test_sources_lists_the_articles(app, home):
     stats, table, only, doomed = app.sources()
     assert stats == "2 articles and 14 sentences indexed."
-    assert "Kremlin briefing" in table and "<td>2</td>" in table
+    assert "<td><bdi>Kremlin briefing</bdi></td>" in table and "<td>2</td>" in table
     assert ("Kremlin briefing", "kremlin.txt") in only["choices"]
 
 
@@ -118,4 +118,4 @@ def test_many_conversations_at_once_keep_their_own_subjects(app, home):
     with ThreadPoolExecutor(8) as pool:
         for name, subject, answer in pool.map(chat, people):
             assert subject == name
-            assert f"Taken as: “What did {name} say about NATO?”" in answer
+            assert f"Taken as: “<bdi>What did {name} say about NATO?</bdi>”" in answer

@@ -78,7 +78,7 @@ def test_a_bad_jsonl_line_is_reported_and_the_good_lines_go_in(isolated_home, fa
     index = qa.default.default_index()
     lines = '{"id": "j1", "text": "Ports reopened after the storm."}\nnot json\n'
     report = add_files(index, [upload(tmp_path, "batch.jsonl", lines)])
-    assert report.added == ["j1"]
+    assert report.added == ["upload/j1"]
     assert len(report.errors) == 1 and "batch.jsonl:2" in report.errors[0]
 
 
@@ -88,9 +88,9 @@ def test_remove_takes_the_article_and_its_file_away(isolated_home, fake_model, t
     add_files(index, [upload(tmp_path, "a.txt", "A\nThe harbour froze."),
                       upload(tmp_path, "b.jsonl", '{"id": "b1", "text": "Snow fell."}\n'
                                                   '{"id": "b2", "text": "Rain came."}\n')])
-    assert remove(index, ["upload/a.txt", "b1", "nope"]) == ["upload/a.txt", "b1"]
+    assert remove(index, ["upload/a.txt", "upload/b1", "nope"]) == ["upload/a.txt", "upload/b1"]
     assert sorted(p.name for p in uploads_dir().iterdir()) == ["b.jsonl"]  # b2 still uses it
-    assert remove(index, ["b2"]) == ["b2"]
+    assert remove(index, ["upload/b2"]) == ["upload/b2"]
     assert list(uploads_dir().iterdir()) == []
     qa.default.reset()
     assert [d.id for d in qa.default.default_index().documents] == [SEED.name]
