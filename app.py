@@ -165,8 +165,10 @@ def build(read_only: bool = False) -> gr.Blocks:
         question.submit(**chat_io, api_name="respond")
         ask.click(**chat_io, api_name="respond_1")
         new_chat.click(lambda: ([], [], Conversation(), ""),
-                       outputs=[chatbot, history, conversation, question])
-        chatbot.clear(lambda: (Conversation(), []), outputs=[conversation, history])
+                       outputs=[chatbot, history, conversation, question],
+                       api_name="new_conversation")
+        chatbot.clear(lambda: (Conversation(), []), outputs=[conversation, history],
+                      api_name="clear_conversation")
         if read_only:
             blocks.load(lambda: sources()[:3], outputs=[stats, table, only], api_name="sources")
         else:

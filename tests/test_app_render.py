@@ -94,3 +94,14 @@ def test_in_context_highlights_exactly_the_hit():
     marked = re.search(r'<mark class="qa-hit">(.*?)</mark>', html).group(1)
     assert unescape(marked) == "<bdi>The <middle> one.</bdi>"
     assert "<bdi>Before it&#46; </bdi><mark" in html and "</mark><bdi> After it&#46;</bdi>" in html
+
+
+def test_compact_keeps_markup_and_short_text_and_shortens_long_text():
+    from qa.render import MAX_QUOTE_CHARS, compact
+
+    short, long = hit_for("A short <one>."), hit_for("Long " * 5000 + "end.")
+    html = answer_html(Answer("q", [short, long], True), [short, long])
+    small = compact(html)
+    assert tags_of(small) == tags_of(html)
+    assert "A short &#60;one&#62;&#46;" in small and len(small) < 8 * MAX_QUOTE_CHARS * 3
+    assert len(html) > 25_000 and compact(small) == small
