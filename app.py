@@ -1,7 +1,7 @@
 """The chat: ask the articles a question, get back their own sentences, quoted and cited.
 
     python app.py                 # http://127.0.0.1:7860 over the default index (seeds/ -> index/)
-    python app.py --host 0.0.0.0 --auth desk:PASSWORD   # the network, with a login (or QA_AUTH_FILE)
+    python app.py --host 0.0.0.0 --auth desk:PASSWORD   # the network, with logins (or QA_AUTH_FILE)
     python app.py --host 0.0.0.0 --read-only            # the network, nobody can add or remove
 
 The default index and the model load once per process (at launch, before the first question);

@@ -4,7 +4,7 @@ unknown hosts are refused, an open bind refuses to start."""
 from __future__ import annotations
 
 import importlib.util
-import json
+import os
 import re
 import shutil
 import socket
@@ -191,7 +191,7 @@ def test_an_open_bind_refuses_to_start(home, argv):
     for command in ([sys.executable, str(ROOT / "app.py")], [sys.executable, "-m", "qa", "serve"]):
         done = subprocess.run(command + argv + ["--port", str(free_port())], capture_output=True,
                               text=True, cwd=ROOT, timeout=120,
-                              env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert done.returncode == 2 and done.stdout == ""
         [line] = done.stderr.splitlines()
         assert "--auth USER:PASSWORD" in line and "QA_AUTH_FILE" in line \
