@@ -101,6 +101,10 @@ def add_articles(files, replace: bool = False, progress=gr.Progress()):
         message = report.message()
     except QAError as e:
         message = f"Nothing was added: {e}"
+    except OSError as e:  # anything the library did not name: still one line, nothing added
+        log.exception("upload failed")
+        message = (f"Nothing was added: {e.strerror or e}. Check that the index and uploads "
+                   "folders are writable and have free space, then upload again.")
     return (message, *sources())
 
 
@@ -112,6 +116,10 @@ def remove_articles(doc_ids):
         message = f"Removed {len(removed)} article(s): {', '.join(removed)}."
     except QAError as e:
         message = f"Nothing was removed: {e}"
+    except OSError as e:
+        log.exception("removal failed")
+        message = (f"Nothing was removed: {e.strerror or e}. Check that the index folder is "
+                   "writable and has free space, then try again.")
     return (message, *sources())
 
 

@@ -48,10 +48,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    ing = sub.add_parser("ingest", help="add articles (.txt .md .html .jsonl, or folders) to an index")
-    ing.add_argument("paths", nargs="+", metavar="PATH")
+    ing = sub.add_parser(
+        "ingest", help="add articles (.txt .md .html .jsonl, or folders) to an index",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Add articles to an index. Several ingests, the chat and --watch can share "
+                    "one index: each commit adds its own changes on top of the others'.",
+        epilog=textwrap.dedent(f"""\
+            Commits: a long ingest commits every {archive_defaults()[0]} articles or
+            {archive_defaults()[1]:g} seconds (QA_COMMIT_ARTICLES, QA_COMMIT_SECONDS), so a crash
+            keeps what was committed and running it again goes on from there.
+
+            --watch FOLDER: ingest the folder, then keep running: a file added or changed in it
+            is read and committed, a file deleted from it has its articles removed from the
+            index, a file that cannot be read is named and skipped. Ctrl-C stops it between
+            commits."""))
+    ing.add_argument("paths", nargs="*", metavar="PATH")
     ing.add_argument("--index", metavar="DIR", help="index folder (default: the project's index/)")
     ing.add_argument("--rebuild", action="store_true", help="start the index afresh")
+    ing.add_argument("--watch", metavar="FOLDER", help="keep FOLDER and the index in step")
+    ing.add_argument("--commit-every", type=int, metavar="N",
+                     help="commit every N articles (default QA_COMMIT_ARTICLES or "
+                          f"{archive_defaults()[0]})")
     ing.set_defaults(run=_ingest)
 
     ask = sub.add_parser("ask", help="ask a question")
@@ -99,37 +116,58 @@ def _open(index_dir: str | None):
     return Index.open(index_dir)
 
 
+def archive_defaults() -> tuple[int, float]:
+    from . import archive
+
+    return archive.COMMIT_ARTICLES, archive.COMMIT_SECONDS
+
+
 def _ingest(args) -> int:
+    from . import archive
+    from .readers import read_paths
+
+    if not args.paths and not args.watch:
+        print("qa: error: name the files or folders to ingest, or --watch FOLDER",
+              file=sys.stderr)
+        return 2
+    documents, errors = [], []
+    if args.paths:
+        result = read_paths(args.paths)
+        for err in result.errors:
+            print(f"qa: skipped {err}", file=sys.stderr)
+        for note in result.skipped:
+            print(f"qa: skipped {note}", file=sys.stderr)
+        if not result.documents and not args.watch:
+            print("qa: error: no article could be read from " + ", ".join(args.paths),
+                  file=sys.stderr)
+            return 2
+        documents, errors = result.documents, result.errors
+    index = _index_to_change(args)
+    if documents or not args.watch:
+        report = archive.ingest(index, documents, every=args.commit_every, replace=args.rebuild)
+        print(report.line(index))
+    if args.watch:
+        archive.watch(index, Path(args.watch),
+                      say=lambda line: print(line, file=sys.stderr, flush=True))
+    return 2 if errors else 0
+
+
+def _index_to_change(args):
     from .default import default_index, index_dir
     from .errors import IndexFileError
     from .index import Index
-    from .readers import read_paths
 
-    result = read_paths(args.paths)
-    for err in result.errors:
-        print(f"qa: skipped {err}", file=sys.stderr)
-    for note in result.skipped:
-        print(f"qa: skipped {note}", file=sys.stderr)
-    if not result.documents:
-        print("qa: error: no article could be read from " + ", ".join(args.paths), file=sys.stderr)
-        return 2
     if args.index is None and not args.rebuild:
-        index = default_index(progress=True)
-    else:
-        path = Path(args.index) if args.index else index_dir()
-        try:
-            index = Index(path) if args.rebuild else Index.open(path)
-        except IndexFileError:
-            if (path / "manifest.json").exists():
-                raise
-            index = Index(path)
-    report = index.add(result.documents, progress=True)
-    index.save()
-    print(f"{len(report.added)} added, {len(report.updated)} updated, "
-          f"{len(report.unchanged)} unchanged, {len(report.empty)} without text; "
-          f"{report.sentences} sentences embedded. Index {index.path}: "
-          f"{len(index.documents)} articles, {len(index)} sentences.")
-    return 2 if result.errors else 0
+        return default_index(progress=True)
+    path = Path(args.index) if args.index else index_dir()
+    if args.rebuild:
+        return Index(path)
+    try:
+        return Index.open(path)
+    except IndexFileError:
+        if (path / "manifest.json").exists():
+            raise
+        return Index(path)  # a new index (or another ingest is creating it: commits merge)
 
 
 def _ask(args) -> int:

@@ -117,8 +117,8 @@ def _load_or_build(seeds: Path, path: Path, model: str, progress) -> Index:
     index.add(seed_docs + [d for d in user_docs if d.id not in {s.id for s in seed_docs}],
               progress=progress)
     index.extra.update(fingerprint=fp, seed_ids=[d.id for d in seed_docs])
-    try:
-        index.save()
+    try:  # a new model re-embedded everything: the whole index is replaced
+        index.save(replace=old is not None and old.model != model)
     except QAError as e:  # a read-only checkout still answers, from memory
         log.warning("default index not saved: %s", e)
     return index

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -13,7 +15,7 @@ import numpy as np
 
 from . import fit, rerank, store
 from .encoders import Encoder, load_encoder, model_name
-from .errors import IndexFileError, InputError
+from .errors import IndexFileError, InputError, QAError
 from .speakers import attribute
 from .splitter import SPLITTER_VERSION, split_document
 from .ranker import Ranked, Ranker
@@ -43,6 +45,22 @@ class AddReport:
     sentences: int = 0  # newly embedded
 
 
+@dataclass(frozen=True)
+class Commit:
+    """What this process last read from, or wrote to, its folder: the generation, each article's
+    content hash in it, and its extra settings. A save applies what changed since then on top of
+    the folder's newest commit."""
+
+    generation: str | None = None
+    hashes: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+# What an Index holds, copied and swapped whole by refresh, save and transactions.
+_STATE = ("path", "_docs", "_vectors", "extra", "backend", "_ranked", "_flat", "_saved",
+          "_base", "_changed")
+
+
 def content_hash(doc: Document) -> str:
     """What the vectors depend on: the text, and the title (used as context), and how it splits."""
     h = hashlib.sha256()
@@ -68,7 +86,12 @@ class Index:
         self.extra: dict = {}
         # the encoder backend that embedded the vectors (None: unknown; "mixed": several)
         self.backend: str | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held briefly: swapping state, building caches
+        self._commit_lock = threading.RLock()  # held by changes, saves and refreshes
+        self._base = Commit()  # the folder's commit this state is based on
+        self._changed: dict[str, str | None] = {}  # since _base: id -> new hash, None: removed
+        self._manifest_seen = None  # (inode, mtime, size) of the manifest last looked at
+        self._following = None  # the thread reading a newer commit, while it does
         self._ranked = None  # (Ranker or CandidateRanker, row -> doc id, docs), built lazily
         self._flat = None  # (VectorStore, row_doc, row_sentence, docs), built lazily after changes
         self._saved = None  # (doc ids, all their rows, corpus data) as opened, while unchanged
@@ -83,7 +106,7 @@ class Index:
         index = cls(path, model=model, encoder=encoder)
         index.add(docs, progress=progress)
         if index.path is not None:
-            index.save()
+            index.save(replace=True)
         return index
 
     @classmethod
@@ -92,8 +115,10 @@ class Index:
         """Load a saved index without re-embedding. The configured model must be the one it was
         built with."""
         path = Path(path)
+        seen = _stat_key(path / store.MANIFEST)  # before reading: a later commit is noticed
         snap = store.load(path)
         index = cls(path, model=model, encoder=encoder)
+        index._manifest_seen = seen
         if snap.model != index.model:
             raise IndexFileError(f"index at {path} was built with model {snap.model!r}, this run "
                                  f"uses {index.model!r}: run `qa ingest --rebuild --index {path} "
@@ -114,6 +139,8 @@ class Index:
             row += d.size
         index.extra = snap.extra
         index.backend = snap.backend
+        index._base = Commit(snap.generation, {d.document.id: d.hash for d in snap.docs},
+                             dict(snap.extra))
         corpus = None
         if large:
             from .corpus import CorpusData
@@ -172,7 +199,7 @@ class Index:
 
     def add(self, docs: Iterable[Document], *, progress: bool | ProgressFn | None = None) -> AddReport:
         """Add or replace documents. A document whose id and content are already indexed is not
-        embedded again."""
+        embedded again. The change is this process's until ``save()`` commits it."""
         docs = list(docs)
         report = AddReport()
         batch: dict[str, Document] = {}
@@ -184,12 +211,18 @@ class Index:
                                  f"({prior.origin or 'first'} and {doc.origin or 'second'}); "
                                  "ids must be unique, nothing was added")
             batch[doc.id] = doc
+        with self._commit_lock:
+            return self._add(batch, report, progress)
+
+    def _add(self, batch: dict[str, Document], report: AddReport, progress) -> AddReport:
         pending: list[tuple[Document, str, list[Span]]] = []
+        relabelled = []
         for doc in batch.values():
             digest = content_hash(doc)
             known = self._docs.get(doc.id)
             if known is not None and known.hash == digest:
-                known.document = doc  # metadata may have changed; vectors have not
+                if known.document != doc:  # metadata changed; vectors have not
+                    relabelled.append(replace(known, document=doc))
                 report.unchanged.append(doc.id)
                 continue
             spans, _ = split_document(doc.text)
@@ -208,12 +241,18 @@ class Index:
         row = 0
         with self._lock:
             self._note_backend(bool(texts))
+            for d in relabelled:
+                self._docs[d.document.id] = d
+                self._changed[d.document.id] = d.hash
+            if relabelled:
+                self._ranked = None  # hits carry the new metadata
             for d in stored:
                 doc = d.document
                 (report.updated if doc.id in self._docs else report.added).append(doc.id)
                 self._docs.pop(doc.id, None)  # a replaced article moves to the end
                 self._docs[doc.id] = d
                 self._vectors[doc.id] = vectors[row:row + d.size]
+                self._changed[doc.id] = d.hash
                 row += d.size
             if stored:
                 self._ranked = None
@@ -223,12 +262,14 @@ class Index:
         return report
 
     def remove(self, doc_ids: Iterable[str]) -> list[str]:
-        """Remove documents by id; returns the ids that were there."""
+        """Remove documents by id; returns the ids that were there. The change is this
+        process's until ``save()`` commits it."""
         removed = []
-        with self._lock:
+        with self._commit_lock, self._lock:
             for doc_id in doc_ids:
                 if self._docs.pop(doc_id, None) is not None:
                     self._vectors.pop(doc_id, None)
+                    self._changed[doc_id] = None
                     removed.append(doc_id)
             if removed:
                 self._ranked = None
@@ -236,23 +277,171 @@ class Index:
                 self._saved = None
         return removed
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Write to ``path`` (default: where it was opened or built), atomically."""
+    def save(self, path: str | Path | None = None, *, replace: bool = False) -> Path:
+        """Commit to ``path`` (default: where it was opened or built), atomically.
+
+        Saving to the index's own folder is a commit: under the folder's lock, this process's
+        changes since it last read or saved the folder (articles added, replaced, removed) are
+        applied on top of the newest state there, so articles that other processes committed
+        meanwhile are kept; when another process changed the same article, this commit's
+        version wins and the log says so. Afterwards this index holds the committed state.
+        ``replace=True`` writes this index as the whole folder instead (``qa ingest
+        --rebuild``); saving to another folder writes a copy. If the save fails, nothing
+        changes, on disk or in memory."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise InputError("this index lives in memory; give save() a folder")
-        with self._lock:
-            large = len(self) > RANK_ALL_MAX
-            docs = list(self._docs.values())
-            vectors = self._row_source()
-            snap = Snapshot(model=self.model, dim=self._dim(), docs=docs, vectors=vectors,
-                            extra=dict(self.extra), backend=self.backend,
-                            search=self._rows()[0] if large else None,
-                            side=self._corpus(docs, vectors).to_files() if large else {})
-        store.save(target, snap)
-        if self.path is None:
-            self.path = target
+        own = self.path is None or _same_folder(target, self.path)
+        with self._commit_lock, store.locked(target):
+            with self._lock:
+                view = self._copy()
+            if own and not replace:
+                newest = store.current_generation(target)
+                if newest is not None and newest != view._base.generation:
+                    view = view._on_top_of(self._open_latest(target))
+            generation = store.write(target, view._snapshot())
+            if own:
+                view.path = target
+                view._base = Commit(generation, {i: d.hash for i, d in view._docs.items()},
+                                    dict(view.extra))
+                view._changed = {}
+                with self._lock:
+                    self._adopt(view)
         return target
+
+    def refresh(self) -> bool:
+        """Switch to the newest commit in the index's folder, keeping this process's own
+        changes that are not saved yet on top. True when there was a newer commit. Questions
+        start this by themselves, on a background thread (a ``stat`` of the manifest each);
+        questions under way finish on the state they started with, and the new state is ready
+        to answer when it is swapped in."""
+        if self.path is None:
+            return False
+        with self._commit_lock:
+            newest = store.current_generation(self.path)
+            if newest is None or newest == self._base.generation:
+                return False
+            fresh = self._copy()._on_top_of(self._open_latest(self.path))
+            fresh._ranker()  # ready to answer before it is swapped in
+            with self._lock:
+                self._adopt(fresh)
+            log.info("index at %s: now at %s (%d articles)", self.path, newest, len(self._docs))
+            return True
+
+    @contextmanager
+    def transaction(self):
+        """Changes made in the block happen together or not at all: when it raises (a save
+        that failed on a full or read-only disk, say), this index is put back as it was.
+
+            with index.transaction():
+                index.add(docs)
+                index.save()
+        """
+        with self._commit_lock:
+            with self._lock:
+                before = self._copy()
+            try:
+                yield self
+            except BaseException:
+                with self._lock:
+                    self._adopt(before)
+                raise
+
+    # ---- following other writers ---------------------------------------------------------
+    def _follow(self) -> None:
+        """When the folder's manifest changed since last looked at (one ``stat``), read the new
+        commit on a background thread and swap it in when it is ready to answer: no question
+        waits for it, and the questions after the swap answer from it."""
+        if self.path is None:
+            return
+        seen = _stat_key(self.path / store.MANIFEST)
+        if seen is None:
+            return
+        with self._lock:
+            if seen == self._manifest_seen or self._following is not None:
+                return
+            self._manifest_seen = seen
+            self._following = threading.Thread(target=self._follow_in_background,
+                                               name="qa-follow", daemon=True)
+            self._following.start()
+
+    def _follow_in_background(self) -> None:
+        try:
+            self.refresh()
+        except QAError as e:  # e.g. rebuilt with another model: keep answering from this state
+            log.warning("index at %s changed on disk but cannot be read (%s); answering from "
+                        "the state read before", self.path, e)
+        except Exception:  # a bug: say so, and keep answering
+            log.exception("index at %s: reading a newer commit failed", self.path)
+        finally:
+            with self._lock:
+                self._following = None
+
+    def _open_latest(self, path: Path) -> "Index":
+        return Index.open(path, model=self.model, encoder=self._encoder)
+
+    def _on_top_of(self, latest: "Index") -> "Index":
+        """``latest`` (just opened from the folder) with this index's uncommitted changes
+        applied; what another writer changed too is logged, and this process's version kept."""
+        for doc_id, digest in self._changed.items():
+            theirs = latest._base.hashes.get(doc_id)
+            if theirs != self._base.hashes.get(doc_id) and theirs != digest:
+                log.warning("article %r was also changed by another writer since this process "
+                            "read %s; keeping this process's %s", doc_id, latest.path,
+                            "removal" if digest is None else "version")
+        # only new articles: a large index's search graph is extended, not built again
+        appended = [self._docs[i] for i, h in self._changed.items()
+                    if h is not None and i not in latest._docs]
+        only_new = len(appended) == len(self._changed)
+        for doc_id, digest in self._changed.items():
+            latest._docs.pop(doc_id, None)
+            latest._vectors.pop(doc_id, None)
+            if digest is not None:
+                latest._docs[doc_id] = self._docs[doc_id]
+                latest._vectors[doc_id] = self._vectors[doc_id]
+        if self._changed:
+            flat = None
+            if only_new and latest._flat is not None:
+                flat = latest._appended([(d.document, d.hash, d.spans) for d in appended],
+                                        np.concatenate([np.asarray(self._vectors[d.document.id])
+                                                        for d in appended]))
+            latest._ranked = latest._saved = None
+            latest._flat = flat
+        for key, value in self.extra.items():  # settings this process changed
+            if self._base.extra.get(key) != value:
+                latest.extra[key] = value
+        if any(d is not None for d in self._changed.values()) and self.backend != latest.backend:
+            others = set(latest._docs) - set(self._changed)
+            latest.backend = "mixed" if others and latest.backend else self.backend
+        latest._changed = dict(self._changed)
+        latest._encoder = latest._encoder or self._encoder
+        latest._reranker = self._reranker
+        latest._warned_backend = self._warned_backend
+        return latest
+
+    def _copy(self) -> "Index":
+        """A private copy of this index's state (the arrays are shared, never changed in place)."""
+        other = object.__new__(Index)
+        other.__dict__.update(self.__dict__)
+        other._docs, other._vectors = dict(self._docs), dict(self._vectors)
+        other.extra, other._changed = dict(self.extra), dict(self._changed)
+        other._lock, other._commit_lock = threading.RLock(), threading.RLock()
+        return other
+
+    def _adopt(self, other: "Index") -> None:
+        """Take ``other``'s state, whole (the caller holds ``_lock``)."""
+        for name in _STATE:
+            setattr(self, name, getattr(other, name))
+        self._encoder = self._encoder or other._encoder
+
+    def _snapshot(self) -> Snapshot:
+        large = len(self) > RANK_ALL_MAX
+        docs = list(self._docs.values())
+        vectors = self._row_source()
+        return Snapshot(model=self.model, dim=self._dim(), docs=docs, vectors=vectors,
+                        extra=dict(self.extra), backend=self.backend,
+                        search=self._rows()[0] if large else None,
+                        side=self._corpus(docs, vectors).to_files() if large else {})
 
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
@@ -272,6 +461,7 @@ class Index:
         before re-ranking; None when there is no candidate)."""
         question = _check_question(question)
         k = _check_k(k)
+        self._follow()
         with self._lock:  # a consistent view: later adds and removes build a new one
             ranker, row_doc, docs = self._ranker()
         if not len(row_doc):
@@ -419,6 +609,22 @@ class Index:
                 else np.zeros(0, np.int64)
             self._flat = (search, row_doc, row_sent, dict(self._docs))
         return self._flat
+
+
+def _stat_key(f: Path) -> tuple | None:
+    """What changes when a file is replaced: (inode, modification time, size)."""
+    try:
+        st = os.stat(f)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
 
 
 def _rows_of(docs: dict[str, StoredDoc], doc_ids: Sequence[str]) -> np.ndarray:

@@ -15,7 +15,12 @@
       g000007/rank.*            large indexes only: what ranking needs about the whole corpus
                                 (article centroids, BM25 postings), written at ingest so the
                                 first question does not compute it (qa/corpus.py)
-      .lock                held (flock) by a save, so saves to one folder take turns
+      .lock                held (flock) by a commit, so commits to one folder take turns
+
+Several processes share one folder. A save is a commit (``qa.Index.save``): under the lock it
+reads the newest manifest, applies the saving process's own changes on top of that state and
+writes the result as the next generation, so no writer drops another's articles. Readers notice
+a new manifest (one ``stat`` a question) and switch to it.
 
 A save writes a new generation folder, then replaces manifest.json atomically (write, fsync,
 rename). A crash at any point leaves the previous manifest pointing at the previous, complete
@@ -40,6 +45,7 @@ import re
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +104,7 @@ class Snapshot:
     extra: dict[str, Any] = field(default_factory=dict)  # fingerprint, seed ids, ...
     search: Any = None  # a qa.vectors.VectorStore over ``vectors`` worth keeping, or None
     backend: str | None = None  # the encoder backend that embedded the vectors, when known
+    generation: str | None = None  # the generation folder it was read from (None: not saved)
     side: dict[str, Any] = field(default_factory=dict)  # more generation files: name -> bytes
     # when saving; name -> Path (checksum verified) when loaded
 
@@ -106,7 +113,16 @@ def rebuild_hint(path: Path) -> str:
     return f"rebuild it with `qa ingest --rebuild --index {path} PATH...` (or delete the folder)"
 
 
-def save(path: Path, snap: Snapshot) -> None:
+def save(path: Path, snap: Snapshot) -> str:
+    """Write ``snap`` as the folder's next generation, under the folder's lock; its name."""
+    with locked(path):
+        return write(path, snap)
+
+
+@contextmanager
+def locked(path: Path):
+    """Hold the folder's lock (creating the folder): commits to one folder take turns, across
+    processes. Released when the block ends or the process dies."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         lock = open(path / LOCK, "a+b")
@@ -114,10 +130,23 @@ def save(path: Path, snap: Snapshot) -> None:
         raise _save_error(path, e) from None
     with lock:
         _flock(lock)  # two writers on one folder would pick the same generation name
-        _save(path, snap)
+        yield
 
 
-def _save(path: Path, snap: Snapshot) -> None:
+def current_generation(path: Path) -> str | None:
+    """The generation the folder's manifest names now; None when there is no index there."""
+    if not (path / MANIFEST).is_file():
+        return None
+    return read_manifest(path)["generation"]
+
+
+def write(path: Path, snap: Snapshot) -> str:
+    """Write ``snap`` as the next generation and point the manifest at it (the caller holds
+    ``locked(path)``); the generation's name. On an error nothing visible has changed."""
+    return _save(path, snap)
+
+
+def _save(path: Path, snap: Snapshot) -> str:
     gen = _next_generation(path)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path))
     tmp_manifest = path / (MANIFEST + ".tmp")
@@ -160,6 +189,7 @@ def _save(path: Path, snap: Snapshot) -> None:
             tmp_manifest.unlink(missing_ok=True)
         raise _save_error(path, e) from None
     _remove_old_generations(path, keep=gen)
+    return gen
 
 
 def _doc_row(d: StoredDoc) -> dict[str, Any]:
@@ -255,7 +285,8 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
     extra = {k: v for k, v in manifest.items() if k not in known}
     search = _load_search(path, side.pop(SEARCH_FILE, None), vectors)
     return Snapshot(model=manifest["model"], dim=int(dim), docs=docs, vectors=vectors,
-                    extra=extra, search=search, backend=manifest.get("backend"), side=side)
+                    extra=extra, search=search, backend=manifest.get("backend"),
+                    generation=manifest["generation"], side=side)
 
 
 def _read_documents(f: Path) -> tuple[list, str]:

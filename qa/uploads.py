@@ -84,6 +84,21 @@ class UploadReport:
 def keep(src: Path, original_name: str, folder: Path | None = None) -> Path:
     """Copy an uploaded file into the upload folder under a safe name; a different file that
     already has the name gets a number added."""
+    return keep_new(src, original_name, folder)[0]
+
+
+def keep_new(src: Path, original_name: str, folder: Path | None = None) -> tuple[Path, bool]:
+    """``keep``, and whether the file it kept is new (else the same file was there already)."""
+    try:
+        return _keep(src, original_name, folder)
+    except OSError as e:  # a full or read-only disk
+        where = folder or uploads_dir()
+        raise InputError(f"could not keep the upload in {where} ({e.strerror or e}); nothing "
+                         "was added. Free some disk space, or set QA_UPLOADS to a writable "
+                         "folder", path=safe_name(original_name)) from None
+
+
+def _keep(src: Path, original_name: str, folder: Path | None) -> tuple[Path, bool]:
     folder = (folder or uploads_dir()).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_name(original_name)
@@ -97,6 +112,7 @@ def keep(src: Path, original_name: str, folder: Path | None = None) -> Path:
         if target.parent != folder:  # cannot happen with a safe name; never write elsewhere
             raise InputError(f"refused file name {original_name!r}", path=original_name)
         if not target.exists() or sha256_file(target) == digest:
+            created = not target.exists()
             # A fresh temporary file (O_EXCL): a link planted in the folder is never written through.
             fd, tmp = tempfile.mkstemp(prefix=f".{candidate}.", suffix=".part", dir=folder)
             try:
@@ -106,7 +122,7 @@ def keep(src: Path, original_name: str, folder: Path | None = None) -> Path:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            return target
+            return target, created
     raise InputError("too many uploads with this name; rename the file", path=original_name)
 
 
@@ -119,7 +135,7 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
     set and the indexed one was uploaded too (it is then named in ``report.replaced``)."""
     folder = (folder or uploads_dir()).resolve()
     report = UploadReport()
-    docs, kept_files = [], []
+    docs, kept_files, new_files = [], [], []
     budget = MAX_UPLOAD_SENTENCES
     for src, name in files:
         if Path(safe_name(name)).suffix.lower() not in SUFFIXES:
@@ -128,7 +144,9 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
             continue
         kept = None
         try:
-            kept = keep(Path(src), name, folder)
+            kept, created = keep_new(Path(src), name, folder)
+            if created:
+                new_files.append(kept)
             line_errors: list[InputError] = []
             found = read_file(kept, doc_id=PREFIX + safe_name(name), errors=line_errors)
             report.errors.extend(_short(e, kept, name) for e in line_errors)
@@ -140,7 +158,9 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
                 budget -= _check_sentences(doc, budget)
         except QAError as e:
             report.errors.append(_short(e, kept, name))
-            _drop_unused([kept] if kept is not None else [], index)
+            if kept is not None and kept in new_files:
+                kept.unlink(missing_ok=True)
+                new_files.remove(kept)
             continue
         docs.extend(found)
         kept_files.append(kept)
@@ -149,18 +169,22 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
     with _changes:
         origins = {d.id: d.origin for d in index.documents}
         docs = _not_replacing(index, docs, folder, replace, report)
-        kept_files += [_file_of(origins[i]) for i in report.replaced]  # the replaced files
-        try:
-            result = index.add(docs, progress=progress) if docs else None
-        except QAError as e:  # e.g. two articles with one id: nothing was added
-            report.errors.append(str(e))
-            _drop_unused(kept_files, index)
+        if not docs:  # every article refused
+            _drop_unused(new_files, index)
             return report
-        if result is not None and (result.added or result.updated):
-            index.save()
-        _drop_unused(kept_files, index)
-    if result is None:
-        return report
+        try:  # embedded and committed together, or not at all
+            with index.transaction():
+                result = index.add(docs, progress=progress)
+                index.save()
+        except QAError as e:  # two articles with one id, a full disk: nothing was added
+            for path in new_files:
+                path.unlink(missing_ok=True)
+            if not isinstance(e, InputError):
+                raise  # the index could not be saved: the caller says so
+            report.errors.append(str(e))
+            return report
+        # Files no indexed article came from: refused ones, and those of replaced articles.
+        _drop_unused(new_files + [_file_of(origins[i]) for i in report.replaced], index)
     report.added = result.added + result.updated
     log.info("uploaded: %d articles added (%d replaced), %d sentences embedded",
              len(report.added), len(report.replaced), result.sentences)
@@ -238,7 +262,7 @@ def remove(index: Index, doc_ids: Iterable[str], folder: Path | None = None) -> 
     """Remove articles from the index (saved at once) and their uploaded files when no other
     indexed article came from the same file."""
     folder = (folder or uploads_dir()).resolve()
-    with _changes:
+    with _changes, index.transaction():  # removed and committed together, or not at all
         origins = {d.id: d.origin for d in index.documents}
         removed = index.remove(list(doc_ids))
         if not removed:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from disks import small_disk  # noqa: F401  (a fixture)
 from fakes import FakeEncoder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,6 @@
-"""Faults: a process killed anywhere in ingest or save, a full disk, two writers at once, a reader
-during a writer's swap. Afterwards the index opens and holds exactly the old or the new state.
+"""Faults: a process killed anywhere in ingest or save, a full disk, a reader during a writer's
+swap (several writers at once: tests/test_live_archive.py). Afterwards the index opens and holds
+exactly the old or the new state.
 
 The kills run ``tests/fault_child.py`` (FakeEncoder, so a step takes a fraction of a second) and
 SIGKILL it; ``QA_FAULT_KILLS`` sets how many random kills the stress test makes (default 60).
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from disks import fill
 from fakes import FakeEncoder
 from fault_child import state_docs
 from qa import Index, IndexFileError, store
@@ -174,36 +176,6 @@ def test_killed_at_random_moments_many_times(tmp_path):
 
 # ---- a full disk ---------------------------------------------------------------------------
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 4 MB tmpfs: a real file system that really runs out of space (needs root)."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
-                          capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=True)
-
-
-def _fill(disk: Path, leave: int) -> Path:
-    """Fill the disk, then free ``leave`` bytes."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    with open(filler, "r+b") as fh:
-        fh.truncate(max(0, filler.stat().st_size - leave))
-    return filler
-
-
 @pytest.mark.parametrize("fails_at", ["documents", "vectors", "manifest"])
 def test_full_disk_during_save_keeps_the_old_index(tmp_path, small_disk, fails_at):
     old = state_docs(1)
@@ -217,7 +189,7 @@ def test_full_disk_during_save_keeps_the_old_index(tmp_path, small_disk, fails_a
     pages = [-(-(gen / name).stat().st_size // page) * page for name in store.FILES]
     leave = {"documents": pages[0] // 2, "vectors": pages[0] + pages[1] // 2,
              "manifest": pages[0] + pages[1]}[fails_at]
-    filler = _fill(small_disk, leave)
+    filler = fill(small_disk, leave)
     index = Index.open(path, encoder=FakeEncoder())
     index.add(probe.documents)
     with pytest.raises(IndexFileError) as err:
@@ -241,7 +213,7 @@ def test_full_disk_in_the_cli_is_one_line(tmp_path, small_disk, monkeypatch, cap
     monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
     article = tmp_path / "a.jsonl"
     article.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in state_docs(4)))
-    _fill(small_disk, 0)
+    fill(small_disk, 0)
     assert main(["ingest", "--index", str(small_disk / "index"), str(article)]) == 2
     last = capsys.readouterr().err.replace("\r", "\n").rstrip("\n").split("\n")[-1]
     assert last.startswith("qa: error: could not save")  # one line, after the progress bar
@@ -271,22 +243,6 @@ def test_a_lock_file_that_cannot_be_opened_is_a_save_error(tmp_path):
 
 # ---- two writers, and a reader during a swap ------------------------------------------------
 
-def test_two_processes_saving_at_once_never_corrupt_it(tmp_path):
-    """Two writers save different states to one folder, 15 times each, while this process keeps
-    opening it: every open gives one complete state, and both writers succeed."""
-    path = tmp_path / "index"
-    writers = [_child(path, "--from-step", str(base), "--steps", "15") for base in (100, 200)]
-    opened = Counter()
-    while any(w.poll() is None for w in writers):
-        step = state_on_disk(path)
-        opened["none" if step == 0 else "A" if step < 200 else "B"] += 1
-    for w in writers:
-        assert w.wait() == 0, w.stderr.read()[-2000:]
-    assert state_on_disk(path) in (115, 215)
-    assert opened["A"] + opened["B"] > 0
-    _clean(path)
-
-
 def test_a_reader_reads_the_new_generation_when_a_writer_swaps_under_it(tmp_path, monkeypatch):
     path = tmp_path / "index"
     first = Index.build(state_docs(1), path, encoder=FakeEncoder())
@@ -308,7 +264,7 @@ def test_a_reader_reads_the_new_generation_when_a_writer_swaps_under_it(tmp_path
 
     monkeypatch.setattr(store, "read_manifest", read_then_writer_saves)
     assert state_on_disk(path) == 2
-    assert calls[0] != calls[1]
+    assert calls[0] != calls[-1]  # (the writer's save read it in between)
 
 
 def test_a_reader_gives_up_with_a_clear_error_when_swapped_twice(tmp_path, monkeypatch):
@@ -316,10 +272,15 @@ def test_a_reader_gives_up_with_a_clear_error_when_swapped_twice(tmp_path, monke
     Index.build(state_docs(1), path, encoder=FakeEncoder())
     writer = Index.open(path, encoder=FakeEncoder())
     real = store.read_manifest
+    saving = []
 
     def every_read_then_a_save(p):
         manifest = real(p)
-        writer.save()
+        if not saving:  # the writer's own save reads the manifest too
+            saving.append(1)
+            writer.extra["n"] = writer.extra.get("n", 0) + 1
+            writer.save()
+            saving.clear()
         return manifest
 
     monkeypatch.setattr(store, "read_manifest", every_read_then_a_save)

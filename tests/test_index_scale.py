@@ -182,3 +182,27 @@ def test_a_small_index_with_a_damaged_row_is_refused_on_open(tmp_path, fake_enco
     _flip_last_row(tmp_path / "ix")
     with pytest.raises(IndexFileError, match="checksum"):
         Index.open(tmp_path / "ix", encoder=fake_encoder)  # its vectors are all read on open
+
+
+def test_two_writers_on_a_large_index_keep_both_and_extend_the_graph(tmp_path, fake_encoder,
+                                                                     small_threshold,
+                                                                     monkeypatch):
+    """A commit on top of another writer's, adding new articles only, extends the newest
+    search graph instead of building one; both writers' articles are found."""
+    docs = corpus(80)
+    Index.build(docs[:60], tmp_path / "ix", encoder=fake_encoder)
+    first = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    second = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    first.add(docs[60:70])
+    second.add(docs[70:80])
+    first.save()
+    built = []
+    real = qa.vectors.VectorStore.build
+    monkeypatch.setattr(qa.vectors.VectorStore, "build",
+                        staticmethod(lambda *a, **kw: built.append(1) or real(*a, **kw)))
+    second.save()
+    assert not built
+    reader = Index.open(tmp_path / "ix", encoder=fake_encoder)
+    assert len(reader.documents) == 80
+    for d in (65, 75, 5):
+        assert reader.search(sentence(d, 2), 1)[0].doc_id == f"d{d}"

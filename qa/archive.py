@@ -1,0 +1,233 @@
+"""Feeding a shared index: long ingests that commit as they go, and a drop folder.
+
+``ingest`` adds articles in small batches and commits (``Index.save``) every ``COMMIT_ARTICLES``
+articles or ``COMMIT_SECONDS`` seconds, whichever comes first, and once at the end. A crash keeps
+every commit made before it; readers (the chat, other processes) see the archive grow; running
+the same ingest again embeds only what is not committed yet (unchanged articles are skipped by
+content hash).
+
+``watch`` keeps a folder and an index in step, the way wire feeds land as files: a file added or
+changed is read and committed, a deleted file's articles are removed, a bad file is named and
+skipped. It uses watchfiles (inotify on Linux); Ctrl-C stops it between commits.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from .errors import InputError, QAError
+
+if TYPE_CHECKING:  # the index (numpy, FAISS) loads when used: `qa --help` stays light
+    from .index import Index
+    from .types import Document
+
+log = logging.getLogger(__name__)
+
+COMMIT_ARTICLES = 500  # a commit at least every this many articles ...
+COMMIT_SECONDS = 30.0  # ... or this many seconds of embedding, whichever comes first
+BATCH = 32  # articles embedded at a time between checks
+
+
+def commit_articles() -> int:
+    return max(1, int(os.environ.get("QA_COMMIT_ARTICLES") or COMMIT_ARTICLES))
+
+
+def commit_seconds() -> float:
+    return float(os.environ.get("QA_COMMIT_SECONDS") or COMMIT_SECONDS)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    sentences: int = 0
+    commits: int = 0
+
+    def line(self, index: Index) -> str:
+        removed = f", {len(self.removed)} removed" if self.removed else ""
+        return (f"{len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged{removed}, {len(self.empty)} without text; "
+                f"{self.sentences} sentences embedded, {self.commits} commit(s). Index "
+                f"{index.path}: {len(index.documents)} articles, {len(index)} sentences.")
+
+
+def ingest(index: Index, docs: Sequence[Document], *, every: int | None = None,
+           seconds: float | None = None, replace: bool = False, progress: bool = True,
+           report: IngestReport | None = None) -> IngestReport:
+    """Add ``docs`` to ``index``, committing every ``every`` articles or ``seconds`` seconds and
+    at the end. ``replace``: the first commit replaces the whole folder (``--rebuild``)."""
+    every = every or commit_articles()
+    seconds = commit_seconds() if seconds is None else seconds
+    report = report or IngestReport()
+    bar = None
+    if progress and docs:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(docs), unit="article", desc="Ingesting", dynamic_ncols=True)
+    since, last = 0, time.monotonic()
+    step = max(1, min(BATCH, every))
+    try:
+        for lo in range(0, len(docs), step):
+            batch = docs[lo:lo + step]
+            added = index.add(batch)
+            report.added += added.added
+            report.updated += added.updated
+            report.unchanged += added.unchanged
+            report.empty += added.empty
+            report.sentences += added.sentences
+            since += len(batch)
+            if bar is not None:
+                bar.update(len(batch))
+                bar.set_postfix(sentences=report.sentences, commits=report.commits)
+            if since >= every or time.monotonic() - last >= seconds:
+                _commit(index, report, replace and not report.commits)
+                since, last = 0, time.monotonic()
+        if since or not report.commits:
+            _commit(index, report, replace and not report.commits)
+    finally:
+        if bar is not None:
+            bar.close()
+    return report
+
+
+def _commit(index: Index, report: IngestReport, replace: bool) -> None:
+    index.save(replace=replace)
+    report.commits += 1
+    log.info("committed: %d articles, %d sentences", len(index.documents), len(index))
+
+
+# ---- the drop folder -------------------------------------------------------------------------
+
+def _doc_id(folder: Path, path: Path) -> str:
+    """The id ``qa ingest FOLDER`` gives a file's article: its path inside the folder."""
+    return path.relative_to(folder).as_posix()
+
+
+def _visible(folder: Path, path: Path) -> bool:
+    try:
+        rel = path.relative_to(folder)
+    except ValueError:
+        return False
+    return not any(p.startswith(".") for p in rel.parts)
+
+
+def _wanted(folder: Path, path: Path) -> bool:
+    from .readers import SUFFIXES
+
+    return path.suffix.lower() in SUFFIXES and _visible(folder, path)
+
+
+def _file_of(origin: str | None) -> Path | None:
+    """The file an article was read from (JSONL articles' origin is "path:line")."""
+    if not origin:
+        return None
+    head, sep, tail = origin.rpartition(":")
+    return Path(head if sep and tail.isdigit() else origin)
+
+
+def from_files(index: Index, folder: Path) -> dict[Path, list[str]]:
+    """Indexed articles read from files inside ``folder``: file -> article ids."""
+    out: dict[Path, list[str]] = {}
+    for doc in index.documents:
+        f = _file_of(doc.origin)
+        if f is not None and f.is_absolute() and _wanted(folder, f):
+            out.setdefault(f, []).append(doc.id)
+    return out
+
+
+def sync(index: Index, folder: Path, changed: Iterable[Path], deleted: Iterable[Path],
+         say: Callable[[str], None]) -> IngestReport:
+    """Bring ``index`` in step with files of ``folder`` that changed or went; one commit."""
+    from .readers import read_file
+
+    report = IngestReport()
+    known = from_files(index, folder)
+    docs: list[Document] = []
+    gone: list[str] = []
+    for path in sorted(set(deleted)):
+        gone += [i for f, ids in known.items() if f == path or path in f.parents for i in ids]
+    for path in sorted(set(changed)):
+        errors: list[InputError] = []
+        try:
+            found = read_file(path, doc_id=_doc_id(folder, path), errors=errors)
+        except QAError as e:
+            say(f"skipped {e}")
+            continue
+        except OSError as e:  # went again, or not readable
+            say(f"skipped {path}: {e.strerror or e}")
+            continue
+        for e in errors:
+            say(f"skipped {e}")
+        docs += found
+        ids = {d.id for d in found}
+        gone += [i for i in known.get(path, []) if i not in ids]  # lines taken out of a file
+    if not docs and not gone:
+        return report
+    with index.transaction():
+        report.removed = index.remove(gone)
+        ingest(index, docs, every=len(docs) + 1, seconds=float("inf"), progress=False,
+               report=report)
+    return report
+
+
+def watch(index: Index, folder: Path, *, stop: threading.Event | None = None,
+          say: Callable[[str], None] = print, ready: Callable[[], None] | None = None) -> int:
+    """Ingest everything in ``folder``, then follow it until ``stop`` is set (or Ctrl-C):
+    files added or changed are ingested, deleted files' articles removed, each batch of changes
+    one commit. Returns the number of commits."""
+    import watchfiles
+
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise InputError("not a folder; give --watch the folder that articles are dropped into",
+                         path=str(folder))
+    stop = stop or threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # finish the commit first
+    commits = 0
+    try:
+        present = [p for p in sorted(folder.rglob("*")) if p.is_file() and _wanted(folder, p)]
+        missing = [f for f in from_files(index, folder) if not f.exists()]
+        report = sync(index, folder, present, missing, say)
+        commits += report.commits
+        say(f"{folder}: {report.line(index)} Watching for changes (Ctrl-C stops).")
+        if ready is not None:
+            ready()
+        for changes in watchfiles.watch(folder, stop_event=stop, raise_interrupt=False,
+                                        watch_filter=lambda _, p: _visible(folder, Path(p)),
+                                        debounce=400, step=50, yield_on_timeout=False):
+            changed, deleted = [], []
+            for kind, raw in changes:
+                path = Path(raw)
+                if path.is_dir():  # a new folder: its files may have landed before it was watched
+                    changed += [p for p in path.rglob("*") if p.is_file() and _wanted(folder, p)]
+                elif kind == watchfiles.Change.deleted or not path.exists():
+                    deleted.append(path)  # a file, or a folder and all in it
+                elif _wanted(folder, path):
+                    changed.append(path)
+            try:
+                report = sync(index, folder, changed, deleted, say)
+            except QAError as e:  # e.g. a full disk: nothing of this batch was committed
+                say(f"not committed: {e}")
+                continue
+            if report.commits:
+                commits += report.commits
+                say(report.line(index))
+            if stop.is_set():
+                break
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    say(f"stopped watching {folder}; {commits} commit(s)")
+    return commits
+
