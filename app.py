@@ -1,17 +1,22 @@
 """The chat: ask the articles a question, get back their own sentences, quoted and cited.
 
     python app.py                 # http://127.0.0.1:7860 over the default index (seeds/ -> index/)
-    python app.py --host 0.0.0.0  # open it to the network (no share link unless --share)
+    python app.py --host 0.0.0.0 --auth desk:PASSWORD   # the network, with logins (or QA_AUTH_FILE)
+    python app.py --host 0.0.0.0 --read-only            # the network, nobody can add or remove
 
 The default index and the model load once per process (at launch, before the first question);
-each browser session keeps its own conversation. Article and question text is shown as text:
-``qa.render`` escapes it and the chat renders it with Markdown off and Gradio's sanitiser on.
+each browser session keeps its own conversation, and its history on the server: the browser
+sends only the question, and earlier answers are kept compact (``qa.render.compact``). Article
+and question text is shown as text: ``qa.render`` escapes it and the chat renders it with
+Markdown off and Gradio's sanitiser on. ``build(read_only=True)`` has no upload or remove
+control and no endpoint that changes the index; ``qa.guard`` stands in front of every route.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
@@ -21,12 +26,13 @@ import gradio as gr  # noqa: E402
 from qa import render  # noqa: E402
 from qa.chat import DEFAULT_K, Conversation, reply  # noqa: E402
 from qa.default import default_index  # noqa: E402
-from qa.errors import QAError  # noqa: E402
-from qa import uploads  # noqa: E402
+from qa.errors import InputError, QAError  # noqa: E402
+from qa import guard, logins, uploads  # noqa: E402
 
 log = logging.getLogger("qa.app")
 
 MAX_UPLOAD_MB = int(os.environ.get("QA_MAX_UPLOAD_MB", "20"))
+HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
 CSS = """
@@ -35,6 +41,8 @@ CSS = """
 .qa-weak blockquote { color: #666; border-left-style: dashed; }
 .qa-cite { font-size: 0.85em; color: #555; }
 .qa-score { font-size: 0.8em; color: #888; margin-left: 0.4em; }
+.qa-shortened { font-size: 0.8em; color: #888; }
+bdi { unicode-bidi: isolate; }
 .qa-context summary { cursor: pointer; font-size: 0.85em; color: #446; }
 .qa-context p { font-size: 0.9em; }
 .qa-understood, .qa-nearest { font-size: 0.85em; color: #555; }
@@ -47,15 +55,24 @@ CSS = """
 def respond(message: str, history: list | None, conversation: Conversation | None = None,
             k: int = DEFAULT_K, articles: list[str] | None = None):
     """Answer ``message``: returns the chat history with the question and answer added, the
-    conversation to keep, and an empty text box."""
+    conversation to keep, and an empty text box. Earlier answers are compacted and only the
+    last HISTORY_MESSAGES kept, so the history stays small whatever the articles hold."""
     if not (message or "").strip():
         return list(history or []), conversation or Conversation(), ""
     html, conversation = reply(default_index(), message, conversation, k=int(k),
                                doc_ids=articles or None)
-    history = list(history or []) + [
+    earlier = [{**m, "content": render.compact(m["content"])}
+               for m in list(history or [])[-(HISTORY_MESSAGES - 2):]]
+    history = earlier + [
         {"role": "user", "content": render.question_html(message)},
         {"role": "assistant", "content": html}]
     return history, conversation, ""
+
+
+def chat(message, history, conversation, k, articles):
+    """The listener: the history lives in the session's state, not in what the browser sends."""
+    history, conversation, box = respond(message, history, conversation, k, articles)
+    return history, history, conversation, box
 
 
 def sources():
@@ -68,8 +85,9 @@ def sources():
             gr.update(choices=choices), gr.update(choices=choices, value=[]))
 
 
-def add_articles(files, progress=gr.Progress()):
-    """Upload: keep, read, embed and save; then refresh the sources."""
+def add_articles(files, replace: bool = False, progress=gr.Progress()):
+    """Upload: keep, read, embed and save; then refresh the sources. Nothing indexed is
+    replaced unless ``replace`` (and then only earlier uploads)."""
     if not files:
         return ("Choose one or more .txt, .md, .html or .jsonl files first.", *sources())
     pairs = [(Path(f), Path(f).name) for f in files]
@@ -79,7 +97,7 @@ def add_articles(files, progress=gr.Progress()):
         progress((done, total), desc="Embedding sentences", unit="sentences")
 
     try:
-        report = uploads.add_files(default_index(), pairs, progress=step)
+        report = uploads.add_files(default_index(), pairs, progress=step, replace=bool(replace))
         message = report.message()
     except QAError as e:
         message = f"Nothing was added: {e}"
@@ -105,70 +123,120 @@ def remove_articles(doc_ids):
     return (message, *sources())
 
 
-with gr.Blocks(title="Newsroom QA") as demo:
-    gr.Markdown("## Newsroom QA\nAsk the articles a question: the answer is their own sentences, "
-                "quoted and cited.")
-    stats = gr.Markdown(elem_id="qa-stats")
-    conversation = gr.State(Conversation())
-    with gr.Row():
-        with gr.Column(scale=3):
-            chatbot = gr.Chatbot(elem_id="qa-chat", height=560, render_markdown=False,
-                                 sanitize_html=True, allow_tags=False, latex_delimiters=[],
-                                 buttons=[], feedback_options=None, show_label=False,
-                                 placeholder="Ask about the articles, e.g. "
-                                             "“What did Galuzin say?”")
-            with gr.Row():
-                question = gr.Textbox(elem_id="qa-question", placeholder="Your question",
-                                      show_label=False, scale=5, max_lines=3, autofocus=True)
-                ask = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
-            gr.Examples(EXAMPLES, inputs=question, label="Examples")
-            new_chat = gr.Button("New conversation", size="sm")
-        with gr.Column(scale=2):
-            with gr.Accordion("Settings", open=False):
-                k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to show")
-                only = gr.CheckboxGroup(label="Only these articles (none ticked: all)",
-                                        elem_id="qa-only")
-            with gr.Accordion("Sources", open=True):
-                table = gr.HTML(elem_id="qa-sources", js_on_load=None)
-                files = gr.File(label=f"Add articles (.txt .md .html .jsonl, up to "
-                                      f"{MAX_UPLOAD_MB} MB)", file_count="multiple",
-                                file_types=[".txt", ".md", ".html", ".htm", ".jsonl"],
-                                elem_id="qa-upload")
-                add = gr.Button("Add to the index", elem_id="qa-add")
-                doomed = gr.Dropdown(label="Remove articles", multiselect=True, choices=[],
-                                     elem_id="qa-remove-pick")
-                drop = gr.Button("Remove", variant="stop", size="sm", elem_id="qa-remove")
-                status = gr.Textbox(label="Status", interactive=False, elem_id="qa-status")
+def build(read_only: bool = False) -> gr.Blocks:
+    """The chat's page. ``read_only``: no upload or remove control, and no such endpoint."""
+    with gr.Blocks(title="Newsroom QA") as blocks:
+        gr.Markdown("## Newsroom QA\nAsk the articles a question: the answer is their own "
+                    "sentences, quoted and cited.")
+        stats = gr.Markdown(elem_id="qa-stats")
+        conversation = gr.State(Conversation())
+        history = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="qa-chat", height=560, render_markdown=False,
+                                     sanitize_html=True, allow_tags=False, latex_delimiters=[],
+                                     buttons=[], feedback_options=None, show_label=False,
+                                     placeholder="Ask about the articles, e.g. "
+                                                 "“What did Galuzin say?”")
+                with gr.Row():
+                    question = gr.Textbox(elem_id="qa-question", placeholder="Your question",
+                                          show_label=False, scale=5, max_lines=3, autofocus=True)
+                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                new_chat = gr.Button("New conversation", size="sm")
+            with gr.Column(scale=2):
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to show")
+                    only = gr.CheckboxGroup(label="Only these articles (none ticked: all)",
+                                            elem_id="qa-only")
+                with gr.Accordion("Sources", open=True):
+                    table = gr.HTML(elem_id="qa-sources", js_on_load=None)
+                    if not read_only:
+                        files = gr.File(label=f"Add articles (.txt .md .html .jsonl, up to "
+                                              f"{MAX_UPLOAD_MB} MB and "
+                                              f"{uploads.MAX_UPLOAD_SENTENCES:,} sentences)",
+                                        file_count="multiple",
+                                        file_types=[".txt", ".md", ".html", ".htm", ".jsonl"],
+                                        elem_id="qa-upload")
+                        replace = gr.Checkbox(label="Replace articles uploaded before (same "
+                                                    "name or id)", value=False,
+                                              elem_id="qa-replace")
+                        add = gr.Button("Add to the index", elem_id="qa-add")
+                        doomed = gr.Dropdown(label="Remove articles", multiselect=True,
+                                             choices=[], elem_id="qa-remove-pick")
+                        drop = gr.Button("Remove", variant="stop", size="sm", elem_id="qa-remove")
+                        status = gr.Textbox(label="Status", interactive=False,
+                                            elem_id="qa-status")
 
-    chat_io = dict(fn=respond, inputs=[question, chatbot, conversation, k, only],
-                   outputs=[chatbot, conversation, question])
-    question.submit(**chat_io)
-    ask.click(**chat_io)
-    new_chat.click(lambda: ([], Conversation(), ""), outputs=[chatbot, conversation, question])
-    chatbot.clear(lambda: Conversation(), outputs=conversation)
-    listing = [stats, table, only, doomed]
-    add.click(add_articles, inputs=files, outputs=[status, *listing]).then(
-        lambda: None, outputs=files)
-    drop.click(remove_articles, inputs=doomed, outputs=[status, *listing])
-    demo.load(sources, outputs=listing)
+        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only],
+                       outputs=[chatbot, history, conversation, question])
+        question.submit(**chat_io, api_name="respond")
+        ask.click(**chat_io, api_name="respond_1")
+        new_chat.click(lambda: ([], [], Conversation(), ""),
+                       outputs=[chatbot, history, conversation, question],
+                       api_name="new_conversation")
+        chatbot.clear(lambda: (Conversation(), []), outputs=[conversation, history],
+                      api_name="clear_conversation")
+        if read_only:
+            blocks.load(lambda: sources()[:3], outputs=[stats, table, only], api_name="sources")
+        else:
+            listing = [stats, table, only, doomed]
+            add.click(add_articles, inputs=[files, replace], outputs=[status, *listing]).then(
+                lambda: None, outputs=files)
+            drop.click(remove_articles, inputs=doomed, outputs=[status, *listing])
+            blocks.load(sources, outputs=listing)
+    return blocks
 
 
-def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
-    """Load the index and model, then serve the chat (127.0.0.1 unless ``host`` says else)."""
+demo = build()
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
+           auth: list[str] | None = None, read_only: bool = False, open_ok: bool = False,
+           block: bool = True) -> gr.Blocks:
+    """Load the index and model, then serve the chat (127.0.0.1 unless ``host`` says else).
+
+    ``auth``: ``USER:PASSWORD`` logins, with those of the ``QA_AUTH_FILE`` file. Serving beyond
+    this machine (another address, or ``share``) needs logins or ``read_only``, or ``open_ok``.
+    """
+    users = logins.logins(auth, os.environ.get("QA_AUTH_FILE") or None)
+    beyond = share or not guard.is_loopback(host)
+    if beyond and not users and not read_only and not open_ok:
+        raise InputError(f"{'a share link' if share else f'--host {host}'} opens the chat beyond "
+                         "this machine with no login: add --auth USER:PASSWORD (or QA_AUTH_FILE) "
+                         "or --read-only (or --i-know-it-is-open to serve it open anyway)")
+    blocks = build(read_only=True) if read_only else demo
     index = default_index()
     index.search("warm up", k=1)  # loads the model now, not on the first question
-    log.info("serving %d articles, %d sentences", len(index.documents), len(index))
-    demo.queue(default_concurrency_limit=8).launch(
+    log.info("serving %d articles, %d sentences%s%s", len(index.documents), len(index),
+             f"; {len(users.users)} login(s)" if users else "", "; read-only" if read_only else "")
+    hosts = None if beyond else guard.LOOPBACK_NAMES | {host.lower().strip("[]")}
+    from starlette.middleware import Middleware
+
+    in_front = Middleware(guard.Guard, logins=bool(users), read_only=read_only, hosts=hosts,
+                          origins=guard.extra_origins())
+    blocks.queue(default_concurrency_limit=8).launch(
         server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
-        css=CSS, footer_links=[])
+        css=CSS, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
+        app_kwargs={"middleware": [in_front]}, prevent_thread_lock=not block)
+    return blocks
+
+
+def main(argv: list[str] | None = None) -> int:
+    from qa.cli import serve_options
+
+    parser = argparse.ArgumentParser(description="The newsroom QA chat.")
+    serve_options(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        launch(host=args.host, port=args.port, share=args.share, auth=args.auth,
+               read_only=args.read_only, open_ok=args.open)
+    except QAError as e:
+        print(f"app.py: error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="The newsroom QA chat.")
-    parser.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
-                        help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
-    parser.add_argument("--share", action="store_true", help="also open a public share link")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    launch(host=args.host, port=args.port, share=args.share)
+    raise SystemExit(main())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from . import render
+from .display import not_text
 from .errors import QAError
 from .index import Index
 
@@ -152,6 +153,9 @@ def reply(index: Index, message: str, conversation: Conversation | None = None, 
     conversation = conversation or Conversation()
     if not isinstance(message, str) or not message.strip():
         return render.note_html("Type a question, e.g. “What did Galuzin say?”"), conversation
+    why = not_text(message)
+    if why:
+        return render.note_html(f"This question {why}."), conversation
     turn = understand(message, conversation)
     if doc_ids is not None and not doc_ids:
         doc_ids = None  # nothing ticked means every article

@@ -7,10 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 import textwrap
 from pathlib import Path
 
+from .display import for_terminal, not_text
 from .errors import QAError
 
 log = logging.getLogger("qa")
@@ -25,13 +28,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except QAError as e:
-        print(f"qa: error: {e}", file=sys.stderr)
+        print(f"qa: error: {for_terminal(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qa info | head -4`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
+        return 141  # as a command ended by SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,11 +83,28 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_info)
 
     serve = sub.add_parser("serve", help="open the chat in the browser")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--share", action="store_true", help="also open a public share link")
+    serve_options(serve)
     serve.set_defaults(run=_serve)
+
+    pw = sub.add_parser("hash-password", help="a user:hash line for the QA_AUTH_FILE logins file")
+    pw.add_argument("user")
+    pw.set_defaults(run=_hash_password)
     return p
+
+
+def serve_options(p: argparse.ArgumentParser) -> None:
+    """The chat's options, for `qa serve` and `python app.py`."""
+    p.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
+                   help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    p.add_argument("--share", action="store_true", help="also open a public share link")
+    p.add_argument("--auth", action="append", metavar="USER:PASSWORD",
+                   help="a login (repeatable); or name a file of user:hash lines in QA_AUTH_FILE "
+                        "(`qa hash-password USER`), which keeps passwords out of `ps`")
+    p.add_argument("--read-only", action="store_true",
+                   help="no upload or remove control, and no endpoint that changes the index")
+    p.add_argument("--i-know-it-is-open", dest="open", action="store_true",
+                   help="serve beyond this machine with neither logins nor --read-only")
 
 
 def _open(index_dir: str | None):
@@ -146,17 +171,26 @@ def _index_to_change(args):
 
 
 def _ask(args) -> int:
+    why = not_text(args.question)
+    if why:
+        print(f"qa: error: the question {why}", file=sys.stderr)
+        return 2
     answer = _open(args.index).ask(args.question, k=args.k)
-    if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+    if args.json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here
+        text = json.dumps(answer.to_dict(), ensure_ascii=False, indent=1)
+        print(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
         return 0
     if not answer.answered:
         print("No article answers this." + (" Nearest sentences:" if answer.hits else ""))
     for n, hit in enumerate(answer.hits, 1):
         cite = ", ".join(x for x in (hit.title or hit.doc_id, hit.source, hit.published) if x)
-        print(f"{n}. {hit.text}")
-        print(textwrap.indent(f"— {cite}; sentence {hit.sentence + 1} (score {hit.score:.2f})", "   "))
+        print(f"{n}. {for_terminal(hit.text)}")
+        print(textwrap.indent(f"— {for_terminal(cite)}; sentence {hit.sentence + 1} "
+                              f"(score {hit.score:.2f})", "   "))
     return 0
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def _info(args) -> int:
@@ -165,14 +199,15 @@ def _info(args) -> int:
 
     index = _open(args.index)
     path = index.path or index_dir()
-    print(f"index: {path}")
-    print(f"model: {index.model}   backend: {index.backend or 'not recorded'}")
+    print(f"index: {for_terminal(path)}")
+    print(f"model: {for_terminal(index.model)}   backend: {index.backend or 'not recorded'}")
     print(f"articles: {len(index.documents)}   sentences: {len(index)}")
     manifest = store.read_manifest(path) if path.exists() else {}
     if manifest:
         print(f"format: {manifest['format']}   generation: {manifest['generation']}")
     for doc in index.documents[:20]:
-        print(f"  {doc.id}: {doc.title or '(no title)'} — {index.sentence_count(doc.id)} sentences")
+        print(f"  {for_terminal(doc.id)}: {for_terminal(doc.title or '(no title)')} — "
+              f"{index.sentence_count(doc.id)} sentences")
     if len(index.documents) > 20:
         print(f"  … and {len(index.documents) - 20} more")
     return 0
@@ -194,5 +229,25 @@ def _serve(args) -> int:
     spec = importlib.util.spec_from_file_location("newsroom_app", app_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.launch(host=args.host, port=args.port, share=args.share)
+    module.launch(host=args.host, port=args.port, share=args.share, auth=args.auth,
+                  read_only=args.read_only, open_ok=args.open)
+    return 0
+
+
+def _hash_password(args) -> int:
+    import getpass
+
+    from .logins import hash_password
+
+    if ":" in args.user or not args.user.strip():
+        print("qa: error: a user name cannot be empty or hold ':'", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            print("qa: error: the two passwords differ; nothing was written", file=sys.stderr)
+            return 2
+    else:  # piped: the first line is the password
+        password = sys.stdin.readline().rstrip("\r\n")
+    print(f"{args.user.strip()}:{hash_password(password)}")
     return 0

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import logging
 import os
@@ -82,9 +84,12 @@ def read_file(path: Path, doc_id: str | None = None,
     return [doc]
 
 
+_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def decode(path: Path, data: bytes | None = None) -> str:
-    """File bytes as text: UTF-8 (BOM allowed), else Windows-1252 with a warning; binary and
-    oversized files are refused."""
+    """File bytes as text: UTF-8 (BOM allowed); UTF-16 or UTF-32 with a BOM; else the encoding
+    charset-normalizer finds, with a warning. Binary (and oversized) files are refused."""
     if data is None:
         size = path.stat().st_size
         if size > MAX_ARTICLE_BYTES:
@@ -92,14 +97,35 @@ def decode(path: Path, data: bytes | None = None) -> str:
                              "for one article; split it, or use .jsonl for many articles, or raise "
                              "QA_MAX_ARTICLE_MB", path=str(path))
         data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise InputError("looks like a binary file, not text; give .txt, .md, .html or .jsonl",
-                         path=str(path))
+    binary = InputError("looks like a binary file, not text; give .txt, .md, .html or .jsonl",
+                        path=str(path))
     try:
-        return data.decode("utf-8-sig")
+        if data.startswith(_BOMS):  # the "utf-16"/"utf-32" codecs read the BOM and drop it
+            text = data.decode("utf-32" if data[:4] in _BOMS[:2] else "utf-16")
+        elif b"\x00" in data[:8192]:
+            raise binary
+        else:
+            text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        log.warning("%s is not UTF-8 (byte %d); read as Windows-1252", path, e.start)
-        return data.decode("cp1252", errors="replace")
+        if data.startswith(_BOMS):
+            raise binary from None
+        from charset_normalizer import from_bytes  # only for text that is not UTF-8
+
+        best = from_bytes(data).best()
+        if best is None:  # no encoding makes sense of it: random bytes, an image, an archive
+            raise binary from None
+        log.warning("%s is not UTF-8 (byte %d); read as %s", path, e.start, best.encoding)
+        text = str(best)
+    if _mostly_controls(text[:8192]):
+        raise binary
+    return text
+
+
+def _mostly_controls(sample: str) -> bool:
+    """More than one character in 20 a control character (not a tab or line break): not text."""
+    controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v")
+                   or 127 <= ord(ch) < 160)
+    return controls * 20 > len(sample)
 
 
 def parse_txt(text: str, doc_id: str) -> Document:
@@ -193,10 +219,15 @@ def read_jsonl(path: Path, errors: list[InputError] | None = None) -> list[Docum
     seen: dict[str, int] = {}
     with open(path, "rb") as fh:
         head = fh.read(8192)
-        if b"\x00" in head:
-            raise InputError("looks like a binary file, not JSON lines", path=str(path))
         fh.seek(0)
-        for lineno, raw in enumerate(fh, 1):
+        lines = fh
+        if head.startswith(_BOMS):  # UTF-16/32 with a BOM: read as text, each line as UTF-8
+            wide = io.TextIOWrapper(fh, encoding="utf-32" if head[:4] in _BOMS[:2] else "utf-16",
+                                    errors="replace", newline="")
+            lines = (line.encode("utf-8", "surrogatepass") for line in wide)
+        elif b"\x00" in head:
+            raise InputError("looks like a binary file, not JSON lines", path=str(path))
+        for lineno, raw in enumerate(lines, 1):
             if not raw.strip():
                 continue
             try:

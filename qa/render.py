@@ -5,10 +5,18 @@ in HTML, in Markdown, in a template (``${}``, ``{{}}``) or an autolink (``www.``
 ``a@b``) becomes a numeric character reference, so the browser shows the characters and never
 builds an element, a link, an image or a script from them. The app renders these strings with
 Markdown off and Gradio's sanitiser on; the escaping does not rely on either.
+
+Each piece of article text is also isolated in a ``<bdi>``: a right-to-left override in a
+headline reorders that headline only, never the app's own labels around it ("sentence 2 of 2 ·
+score 0.34"). A sentence longer than ``MAX_QUOTE_CHARS`` is quoted shortened; the "In context"
+view holds it whole, with its neighbours shortened. ``compact`` makes an earlier answer small for
+the chat history.
 """
 from __future__ import annotations
 
+import html as _html
 import string
+from html.parser import HTMLParser
 from typing import Iterable
 
 from .answer import decide
@@ -35,6 +43,28 @@ def escape(text: str, *, breaks: bool = False) -> str:
     return "".join(out)
 
 
+MAX_QUOTE_CHARS = 400  # a quoted sentence, a neighbour in context, any text of an earlier answer
+
+
+def text(piece: str, *, breaks: bool = False) -> str:
+    """A piece of article or question text: escaped, and isolated for bidirectional layout."""
+    return f"<bdi>{escape(piece, breaks=breaks)}</bdi>" if piece else ""
+
+
+def shorten(piece: str, limit: int = MAX_QUOTE_CHARS, *, keep_end: bool = False) -> str:
+    """``piece`` cut to about ``limit`` characters at a space, with "…" where it was cut
+    (at the start when ``keep_end``)."""
+    if len(piece) <= limit:
+        return piece
+    if keep_end:
+        cut = piece[-limit:]
+        space = cut.find(" ")
+        return "…" + (cut[space + 1:] if 0 <= space < limit // 4 else cut)
+    cut = piece[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 3 // 4 else cut) + "…"
+
+
 def _not_text(o: int) -> bool:
     return (o < 32 or 127 <= o < 160 or 0xD800 <= o <= 0xDFFF or 0xFDD0 <= o <= 0xFDEF
             or (o & 0xFFFE) == 0xFFFE)
@@ -42,31 +72,36 @@ def _not_text(o: int) -> bool:
 
 def question_html(message: str) -> str:
     """What the person typed, shown in the chat as they typed it."""
-    return f'<span class="qa-question">{escape(message.strip())}</span>'
+    return f'<span class="qa-question">{text(message.strip())}</span>'
 
 
 def citation(hit: Hit, sentences: int | None = None) -> str:
     where = f"sentence {hit.sentence + 1}" + (f" of {sentences}" if sentences else "")
     parts = [hit.title or hit.doc_id, hit.source, hit.published]
-    cite = " · ".join(escape(p) for p in parts if p)
+    cite = " · ".join(text(p) for p in parts if p)
     return (f'<div class="qa-cite">— {cite} · {where} '
             f'<span class="qa-score" title="similarity to the question">score {hit.score:.2f}'
             '</span></div>')
 
 
 def in_context(hit: Hit) -> str:
-    """The sentences around the hit, the hit itself highlighted, in a fold."""
+    """The sentences around the hit, the hit itself highlighted (whole), in a fold."""
     a, b = hit.start - hit.context_start, hit.end - hit.context_start
-    passage = (escape(hit.context[:a], breaks=True) + '<mark class="qa-hit">'
-               + escape(hit.context[a:b], breaks=True) + "</mark>"
-               + escape(hit.context[b:], breaks=True))
+    before = shorten(hit.context[:a], keep_end=True)
+    after = shorten(hit.context[b:])
+    passage = (text(before, breaks=True) + '<mark class="qa-hit">'
+               + text(hit.context[a:b], breaks=True) + "</mark>" + text(after, breaks=True))
     return (f'<details class="qa-context"><summary>In context</summary>'
             f'<p>{passage}</p></details>')
 
 
 def hit_html(hit: Hit, sentences: int | None = None, *, weak: bool = False) -> str:
     cls = "qa-quote qa-weak" if weak else "qa-quote"
-    return (f'<div class="{cls}"><blockquote>{escape(hit.text)}</blockquote>'
+    quote = text(shorten(hit.text))
+    if len(hit.text) > MAX_QUOTE_CHARS:
+        quote += (f' <span class="qa-shortened">(shortened from {len(hit.text):,} characters: '
+                  "the whole sentence is in context)</span>")
+    return (f'<div class="{cls}"><blockquote>{quote}</blockquote>'
             f"{citation(hit, sentences)}{in_context(hit)}</div>")
 
 
@@ -80,7 +115,7 @@ def answer_html(answer: Answer, hits: list[Hit], *, understood: str | None = Non
     counts = counts or {}
     parts = []
     if understood:
-        parts.append(f'<p class="qa-understood">Taken as: “{escape(understood)}”</p>')
+        parts.append(f'<p class="qa-understood">Taken as: “{text(understood)}”</p>')
     if not answer.answered:
         parts.append('<p class="qa-none"><b>The articles don’t cover this.</b></p>')
         if hits:
@@ -105,9 +140,9 @@ def sources_html(docs: Iterable[Document], counts: dict[str, int]) -> str:
     """The indexed articles as a table: headline, source, date, sentences."""
     rows = []
     for doc in docs:
-        rows.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in (
-            doc.title or doc.id, doc.source or "", doc.published or "",
-            str(counts.get(doc.id, 0)))) + "</tr>")
+        rows.append("<tr>" + "".join(f"<td>{text(v)}</td>" for v in (
+            doc.title or doc.id, doc.source or "", doc.published or ""))
+            + f"<td>{counts.get(doc.id, 0)}</td></tr>")
     if not rows:
         return '<p class="qa-note">No article is indexed yet: upload one below.</p>'
     return ('<table class="qa-sources"><thead><tr><th>Headline</th><th>Source</th><th>Date</th>'
@@ -118,3 +153,26 @@ def stats_line(articles: int, sentences: int) -> str:
     a = "article" if articles == 1 else "articles"
     s = "sentence" if sentences == 1 else "sentences"
     return f"{articles} {a} and {sentences} {s} indexed."
+
+
+def compact(message: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """``message`` (HTML made by this module) with every run of text over ``limit`` characters
+    shortened: what an earlier answer keeps in the chat history, so that the history sent with
+    each answer stays small whatever the articles hold. Idempotent."""
+    out: list[str] = []
+
+    class _Compactor(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            out.append(f"<{tag}" + "".join(f' {k}="{_html.escape(v or "", quote=True)}"'
+                                           for k, v in attrs) + ">")
+
+        def handle_endtag(self, tag):
+            out.append(f"</{tag}>")
+
+        def handle_data(self, data):
+            out.append(escape(shorten(data, limit)))
+
+    parser = _Compactor(convert_charrefs=True)
+    parser.feed(message)
+    parser.close()
+    return "".join(out)

@@ -5,6 +5,13 @@ An uploaded file is copied into ``uploads/`` (``QA_UPLOADS``) under a cleaned na
 leave that folder, read with ``qa.readers``, embedded and saved, so it is searchable at once and
 after a restart. The index is shared by every chat session: changes to it go through one lock.
 A file that cannot be read is named in the report and not kept; the others still go in.
+
+An upload never replaces what it did not create. Its articles' ids start with ``upload/`` (the
+file's cleaned name, or ``upload/`` + a JSONL line's id), so they cannot be the ids of seeds/
+or ``qa ingest`` articles; an id that is already indexed (with other text) is refused, unless
+the person asks to replace uploaded articles, and never when the article came from elsewhere.
+One upload holds at most ``QA_MAX_UPLOAD_SENTENCES`` sentences, none longer than
+``QA_MAX_SENTENCE_CHARS`` characters: counted before anything is embedded.
 """
 from __future__ import annotations
 
@@ -22,12 +29,17 @@ from typing import Callable, Iterable
 from .default import home
 from .errors import InputError, QAError
 from .hashing import sha256_file
-from .index import Index
+from .index import Index, content_hash
 from .readers import SUFFIXES, read_file
+from .splitter import paragraphs
+from .types import Document
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 100
+PREFIX = "upload/"  # every uploaded article's id starts with it
+MAX_UPLOAD_SENTENCES = int(os.environ.get("QA_MAX_UPLOAD_SENTENCES", "20000"))
+MAX_SENTENCE_CHARS = int(os.environ.get("QA_MAX_SENTENCE_CHARS", "10000"))
 _changes = threading.Lock()  # one change to the shared index at a time
 
 
@@ -52,12 +64,17 @@ def safe_name(name: str) -> str:
 class UploadReport:
     added: list[str] = field(default_factory=list)        # article ids now searchable
     unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)     # ids whose earlier upload was replaced
     errors: list[str] = field(default_factory=list)       # one line per refused file or line
 
     def message(self) -> str:
         parts = []
-        if self.added:
-            parts.append(f"Added {len(self.added)} article(s): {', '.join(self.added)}.")
+        new = [a for a in self.added if a not in self.replaced]
+        if new:
+            parts.append(f"Added {len(new)} article(s): {', '.join(new)}.")
+        if self.replaced:
+            parts.append(f"Replaced {len(self.replaced)} article(s) uploaded before: "
+                         f"{', '.join(self.replaced)}.")
         if self.unchanged:
             parts.append(f"Already indexed, unchanged: {', '.join(self.unchanged)}.")
         parts.extend(f"Not added: {e}" for e in self.errors)
@@ -111,10 +128,15 @@ def _keep(src: Path, original_name: str, folder: Path | None) -> tuple[Path, boo
 
 def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
               progress: Callable[[int, int], None] | None = None,
-              folder: Path | None = None) -> UploadReport:
-    """Keep, read and index uploaded files given as (temporary path, name as uploaded)."""
+              folder: Path | None = None, replace: bool = False) -> UploadReport:
+    """Keep, read and index uploaded files given as (temporary path, name as uploaded).
+
+    An article whose id is already indexed with other text is refused, unless ``replace`` is
+    set and the indexed one was uploaded too (it is then named in ``report.replaced``)."""
+    folder = (folder or uploads_dir()).resolve()
     report = UploadReport()
     docs, kept_files, new_files = [], [], []
+    budget = MAX_UPLOAD_SENTENCES
     for src, name in files:
         if Path(safe_name(name)).suffix.lower() not in SUFFIXES:
             report.errors.append(f"{safe_name(name)}: unsupported file type; use .txt, .md, "
@@ -126,10 +148,14 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
             if created:
                 new_files.append(kept)
             line_errors: list[InputError] = []
-            found = read_file(kept, doc_id=f"upload/{kept.name}", errors=line_errors)
+            found = read_file(kept, doc_id=PREFIX + safe_name(name), errors=line_errors)
             report.errors.extend(_short(e, kept, name) for e in line_errors)
             if not found:
                 raise InputError("no text to index in this file", path=str(kept))
+            for doc in found:
+                if kept.suffix.lower() == ".jsonl":
+                    doc.id = PREFIX + doc.id
+                budget -= _check_sentences(doc, budget)
         except QAError as e:
             report.errors.append(_short(e, kept, name))
             if kept is not None and kept in new_files:
@@ -141,6 +167,11 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
     if not docs:
         return report
     with _changes:
+        origins = {d.id: d.origin for d in index.documents}
+        docs = _not_replacing(index, docs, folder, replace, report)
+        if not docs:  # every article refused
+            _drop_unused(new_files, index)
+            return report
         try:  # embedded and committed together, or not at all
             with index.transaction():
                 result = index.add(docs, progress=progress)
@@ -152,12 +183,79 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
                 raise  # the index could not be saved: the caller says so
             report.errors.append(str(e))
             return report
+        # Files no indexed article came from: refused ones, and those of replaced articles.
+        _drop_unused(new_files + [_file_of(origins[i]) for i in report.replaced], index)
     report.added = result.added + result.updated
-    log.info("uploaded: %d articles added, %d sentences embedded", len(report.added),
-             result.sentences)
+    log.info("uploaded: %d articles added (%d replaced), %d sentences embedded",
+             len(report.added), len(report.replaced), result.sentences)
     report.unchanged = result.unchanged
     report.errors.extend(f"{d}: no sentence to index" for d in result.empty)
     return report
+
+
+def _check_sentences(doc: Document, budget: int) -> int:
+    """How many sentences ``doc`` has, counted lazily: an InputError as soon as it is more than
+    ``budget`` or one of them is longer than MAX_SENTENCE_CHARS (before anything is embedded)."""
+    import syntok.segmenter as segmenter
+
+    count = 0
+    for para in paragraphs(doc.text):
+        for sentences in segmenter.analyze(doc.text[para.start:para.end]):
+            for tokens in sentences:
+                real = [t for t in tokens if t.value]
+                if not real:
+                    continue
+                length = real[-1].offset + len(real[-1].value) - real[0].offset
+                if length > MAX_SENTENCE_CHARS:
+                    raise InputError(f"article {doc.id!r}: sentence {count + 1} is {length:,} "
+                                     f"characters long, over the {MAX_SENTENCE_CHARS:,} an upload "
+                                     "may hold (QA_MAX_SENTENCE_CHARS); split it, or add the "
+                                     "file with `qa ingest`")
+                count += 1
+                if count > budget:
+                    raise InputError(f"over the {MAX_UPLOAD_SENTENCES:,} sentences one upload may "
+                                     f"hold (QA_MAX_UPLOAD_SENTENCES), at article {doc.id!r}; "
+                                     "upload fewer files at a time, or add them with `qa ingest`")
+    return count
+
+
+def _not_replacing(index: Index, docs: list[Document], folder: Path, replace: bool,
+                   report: UploadReport) -> list[Document]:
+    """The uploaded articles that may go in: new ids, unchanged ones, and (with ``replace``)
+    ids of earlier uploads. The others are named in ``report.errors``."""
+    indexed = {d.id: d for d in index.documents}
+    allowed = []
+    for doc in docs:
+        old = indexed.get(doc.id)
+        if old is None:
+            allowed.append(doc)
+        elif not _is_upload(old, folder):
+            report.errors.append(f"{doc.id}: an article with this id came from seeds/ or "
+                                 "`qa ingest`; an upload cannot replace it. Rename the file or "
+                                 "the JSONL id")
+        elif content_hash(old) == content_hash(doc):
+            allowed.append(doc)
+        elif replace:
+            allowed.append(doc)
+            report.replaced.append(doc.id)
+        else:
+            report.errors.append(f"{doc.id}: already indexed from an earlier upload, with other "
+                                 "text; nothing was replaced. Tick “Replace articles uploaded "
+                                 "before” to replace it, or rename the file")
+    return allowed
+
+
+def _is_upload(doc: Document, folder: Path) -> bool:
+    path = _file_of(doc.origin)
+    return doc.id.startswith(PREFIX) and path is not None and path.parent == folder
+
+
+def _drop_unused(kept_files: list[Path], index: Index) -> None:
+    """Delete kept files that no indexed article came from (refused, or a failed add)."""
+    known = {_file_of(d.origin) for d in index.documents}
+    for path in kept_files:
+        if path.resolve() not in known:
+            path.unlink(missing_ok=True)
 
 
 def remove(index: Index, doc_ids: Iterable[str], folder: Path | None = None) -> list[str]:

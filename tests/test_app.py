@@ -1,5 +1,7 @@
 """The app's handlers, as Gradio calls them, on the default index with the fake encoder."""
 import importlib.util
+import json
+import re
 import shutil
 from html import unescape
 from pathlib import Path
@@ -36,9 +38,9 @@ def test_respond_quotes_and_cites_and_keeps_history(app, home):
     assert box == "" and [m["role"] for m in history] == ["user", "assistant"]
     question, answer = contents(history)
     assert "Peskov said Russia threatens nobody" in question
-    assert "<blockquote>Kremlin spokesman Dmitry Peskov said Russia threatens nobody&#46;</blockquote>" \
+    assert "<blockquote><bdi>Kremlin spokesman Dmitry Peskov said Russia threatens nobody&#46;</bdi>" \
         in answer
-    assert "— Kremlin briefing · sentence 1 of 2" in answer and "score " in answer
+    assert "— <bdi>Kremlin briefing</bdi> · sentence 1 of 2" in answer and "score " in answer
     assert '<mark class="qa-hit">' in answer  # the in-context view
     history, conv, _ = app.respond("what about NATO?", history, conv)
     assert len(history) == 4 and conv.query != "what about NATO?"
@@ -48,8 +50,8 @@ def test_respond_shows_question_text_as_text(app, home):
     history, _, _ = app.respond('<img src=x onerror="alert(1)"> ![p](http://198.51.100.7/p.png)', [])
     question, answer = contents(history)
     assert "<img" not in question + answer and "](" not in question + answer
-    assert unescape(question) == ('<span class="qa-question"><img src=x onerror="alert(1)"> '
-                                  '![p](http://198.51.100.7/p.png)</span>')
+    assert unescape(question) == ('<span class="qa-question"><bdi><img src=x onerror="alert(1)"> '
+                                  '![p](http://198.51.100.7/p.png)</bdi></span>')
 
 
 def test_an_empty_message_adds_nothing(app, home):
@@ -72,13 +74,13 @@ def test_respond_settings_passages_and_articles(app, home):
     assert contents(history)[1].count("<blockquote>") == 1
     history, _, _ = app.respond("Galuzin said", [], None, 5, ["kremlin.txt"])
     answer = contents(history)[1]
-    assert answer.count("<blockquote>") == answer.count("— Kremlin briefing") == 2
+    assert answer.count("<blockquote>") == answer.count("— <bdi>Kremlin briefing</bdi>") == 2
 
 
 def test_sources_lists_the_articles(app, home):
     stats, table, only, doomed = app.sources()
     assert stats == "2 articles and 14 sentences indexed."
-    assert "Kremlin briefing" in table and "<td>2</td>" in table
+    assert "<td><bdi>Kremlin briefing</bdi></td>" in table and "<td>2</td>" in table
     assert ("Kremlin briefing", "kremlin.txt") in only["choices"]
 
 
@@ -118,4 +120,46 @@ def test_many_conversations_at_once_keep_their_own_subjects(app, home):
     with ThreadPoolExecutor(8) as pool:
         for name, subject, answer in pool.map(chat, people):
             assert subject == name
-            assert f"Taken as: “What did {name} say about NATO?”" in answer
+            assert f"Taken as: “<bdi>What did {name} say about NATO?</bdi>”" in answer
+
+
+def test_a_huge_sentence_is_quoted_short_and_the_history_stays_small(app, home):
+    from qa.default import default_index
+    from qa.types import Document
+
+    huge = "Galuzin said " + "very " * 200_000 + "much."  # a 1 MB "sentence", by qa ingest
+    default_index().add([Document(id="huge.txt", title="Huge", text=huge)])
+    history, conv = [], None
+    for _ in range(4):
+        history, conv, _ = app.respond("Galuzin said very much", history, conv, 1, ["huge.txt"])
+    latest = history[-1]["content"]
+    quote = re.search(r"<blockquote>(.*?)</blockquote>", latest).group(1)
+    assert len(quote) < 1000 and "shortened from 1,000,018 characters" in quote
+    marked = re.search(r'<mark class="qa-hit"><bdi>(.*?)</bdi></mark>', latest).group(1)
+    assert unescape(marked) == huge  # the whole sentence, in context
+    assert len(latest) < len(huge) * 1.1
+    earlier = [m["content"] for m in history[:-1]]
+    assert all(len(m) < 10_000 for m in earlier)  # earlier answers are compact
+    assert len(json.dumps(history)) < len(huge) * 1.2  # was 12.6 MB after four questions
+
+
+def test_the_history_keeps_the_last_questions_only(app, home):
+    history, conv = [], None
+    for n in range(app.HISTORY_MESSAGES):
+        history, conv, _ = app.respond(f"What did Peskov say {n}?", history, conv)
+    assert len(history) == app.HISTORY_MESSAGES
+    assert f"Peskov say {app.HISTORY_MESSAGES - 1}?" in history[-2]["content"]
+
+
+def test_article_text_is_isolated_from_the_labels_around_it(app, home):
+    from qa.default import default_index
+    from qa.types import Document
+
+    default_index().add([Document(id="rtl.txt", title="\u202eNATO warns", source="\u202eTASS",
+                                  text="The minister spoke about \u202eshipping lanes.")])
+    history, _, _ = app.respond("minister shipping lanes", [], None, 1, ["rtl.txt"])
+    answer = history[1]["content"]
+    assert "— <bdi>&#8238;NATO warns</bdi> · <bdi>&#8238;TASS</bdi> · sentence 1 of 1 " in answer
+    assert answer.count("&#8238;") == 4  # title, source, quote, context: shown as they are
+    outside = re.sub(r"<bdi>.*?</bdi>", "", answer)
+    assert "&#8238;" not in outside  # every override sits inside an isolate

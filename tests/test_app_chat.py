@@ -19,7 +19,7 @@ def index():
 
 
 def quoted(html):
-    return [unescape(q) for q in re.findall(r"<blockquote>(.*?)</blockquote>", html)]
+    return [unescape(q) for q in re.findall(r"<blockquote><bdi>(.*?)</bdi></blockquote>", html)]
 
 
 def talk(messages, conversation=None):
@@ -85,11 +85,11 @@ def test_what_else_pages_on_and_needs_a_question_first():
 def test_reply_uses_the_follow_up_to_find_the_right_sentence(index):
     html, conv = reply(index, "What did Galuzin say?")
     html, conv = reply(index, "and what did he say about NATO?", conv, k=1)
-    assert "Taken as: “What did Galuzin say about NATO?”" in html
-    assert "<blockquote>Galuzin warned NATO&#46;</blockquote>" in html
+    assert "Taken as: “<bdi>What did Galuzin say about NATO?</bdi>”" in html
+    assert "<blockquote><bdi>Galuzin warned NATO&#46;</bdi></blockquote>" in html
     # the same words asked without the conversation find Stoltenberg instead
     alone, _ = reply(index, "and what did he say about NATO?", k=1)
-    assert "<blockquote>Stoltenberg spoke about NATO&#46;</blockquote>" in alone
+    assert "<blockquote><bdi>Stoltenberg spoke about NATO&#46;</bdi></blockquote>" in alone
 
 
 def test_reply_what_else_shows_the_next_results(index):

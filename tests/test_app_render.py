@@ -70,12 +70,13 @@ def test_answers_with_payloads_contain_only_our_own_tags():
     for answered in (True, False):
         html = answer_html(Answer("q", hits, answered), hits, understood="<script>x</script>")
         tags, attrs = tags_of(html)
-        assert tags <= {"div", "p", "b", "blockquote", "span", "details", "summary", "mark", "br"}
+        assert tags <= {"div", "p", "b", "blockquote", "span", "details", "summary", "mark", "br",
+                        "bdi"}
         assert attrs <= {"class", "title"}
         for p in PAYLOADS:
             assert escape(p) in html  # shown, as text
     tags, _ = tags_of(question_html(PAYLOADS[0] + PAYLOADS[1]))
-    assert tags == {"span"}
+    assert tags == {"span", "bdi"}
 
 
 def test_sources_table_shows_titles_as_text():
@@ -83,7 +84,7 @@ def test_sources_table_shows_titles_as_text():
             for i, p in enumerate(PAYLOADS)]
     html = sources_html(docs, {d.id: 3 for d in docs})
     tags, attrs = tags_of(html)
-    assert tags <= {"table", "thead", "tbody", "tr", "th", "td"} and attrs <= {"class"}
+    assert tags <= {"table", "thead", "tbody", "tr", "th", "td", "bdi"} and attrs <= {"class"}
     assert html.count("<tr>") == len(PAYLOADS) + 1
 
 
@@ -91,5 +92,16 @@ def test_in_context_highlights_exactly_the_hit():
     hit = hit_for("The <middle> one.")
     html = answer_html(Answer("q", [hit], True), [hit])
     marked = re.search(r'<mark class="qa-hit">(.*?)</mark>', html).group(1)
-    assert unescape(marked) == "The <middle> one."
-    assert "Before it&#46; <mark" in html and "</mark> After it&#46;" in html
+    assert unescape(marked) == "<bdi>The <middle> one.</bdi>"
+    assert "<bdi>Before it&#46; </bdi><mark" in html and "</mark><bdi> After it&#46;</bdi>" in html
+
+
+def test_compact_keeps_markup_and_short_text_and_shortens_long_text():
+    from qa.render import MAX_QUOTE_CHARS, compact
+
+    short, long = hit_for("A short <one>."), hit_for("Long " * 5000 + "end.")
+    html = answer_html(Answer("q", [short, long], True), [short, long])
+    small = compact(html)
+    assert tags_of(small) == tags_of(html)
+    assert "A short &#60;one&#62;&#46;" in small and len(small) < 8 * MAX_QUOTE_CHARS * 3
+    assert len(html) > 25_000 and compact(small) == small

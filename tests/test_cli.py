@@ -95,3 +95,65 @@ def test_console_script_help_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
     assert "usage: qa" in out and "HEAVY []" in out
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[H\x1b]8;;http://198.51.100.7/\x1b\\link\x1b]8;;\x1b\\\x9b31m"
+
+
+def test_terminal_control_sequences_in_articles_are_not_printed(home, tmp_path, capsys):
+    f = tmp_path / "esc.jsonl"
+    f.write_text(json.dumps({"id": f"esc{ESCAPES}", "title": f"Harbour{ESCAPES} news",
+                             "source": f"Wire{ESCAPES}",
+                             "text": f"The harbour{ESCAPES} froze over on Monday."}) + "\n")
+    ix = str(tmp_path / "ix")
+    assert main(["ingest", str(f), "--index", ix]) == 0
+    capsys.readouterr()
+    assert main(["ask", "harbour froze", "--index", ix, "--k", "1"]) == 0
+    assert main(["info", "--index", ix]) == 0
+    assert main(["ask", "harbour froze", "--index", ix, "--k", "1", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "1. The harbourlink froze over on Monday." in out  # the words stay, the codes go
+    assert "— Harbourlink news, Wirelink; sentence 1" in out
+    assert "esclink: Harbourlink news — 1 sentences" in out
+    assert not set(out) & {"\x1b", "\x07", "\x9b", "\x9d"}
+    assert json.loads(out[out.index("{"):])["hits"][0]["text"] == f"The harbour{ESCAPES} froze " \
+        "over on Monday."  # --json keeps the text exactly, escaped
+
+
+@pytest.mark.parametrize("question", ["What did \udcff say?", "What did \ud800 say?"])
+def test_a_question_that_is_not_text_is_one_line_and_exit_2(home, capsys, question):
+    assert main(["ask", question]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("qa: error: the question ")
+    assert "Traceback" not in err
+
+
+def _qa(*args, **kw):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen([sys.executable, "-m", "qa", *args], cwd=ROOT, env=env, **kw)
+
+
+def test_invalid_utf8_on_the_command_line_is_one_line_and_exit_2(home):
+    proc = _qa("ask", b"What did \xff\xfe say?", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    assert proc.returncode == 2 and out == b""
+    assert err == b"qa: error: the question is not valid UTF-8 (byte 0xff); type it again, or " \
+                  b"set the terminal to UTF-8\n"
+
+
+def test_a_closed_pipe_ends_the_command_quietly(home, tmp_path, fake_model):
+    docs = "".join(json.dumps({"id": f"a{i}", "text": f"Article {i} says ports reopened."}) + "\n"
+                   for i in range(30))
+    (tmp_path / "many.jsonl").write_text(docs)
+    assert main(["ingest", str(tmp_path / "many.jsonl"), "--index", str(tmp_path / "ix")]) == 0
+    proc = _qa("info", "--index", str(tmp_path / "ix"), stdout=subprocess.PIPE,
+               stderr=subprocess.PIPE)  # QA_MODEL names the fake model: nothing is loaded
+    proc.stdout.close()  # the reader is gone before anything is written: `qa info | head -0`
+    err = proc.stderr.read()
+    proc.wait()
+    assert err == b"" and proc.returncode == 141
+    shell = subprocess.run(f"{sys.executable} -m qa info --index {tmp_path / 'ix'} | head -4",
+                           shell=True, capture_output=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert shell.stdout.decode().startswith("index: ") and shell.stdout.count(b"\n") == 4
+    assert shell.stderr == b""

@@ -30,7 +30,8 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
     server.start()
     try:
         client = Client(server.url, verbose=False)
-        history, _ = client.predict("Where did the zeppelin land?", [], 3, [], api_name="/respond")
+        # The history is kept by the server per session: the client sends only the question.
+        history, _ = client.predict("Where did the zeppelin land?", 3, [], api_name="/respond")
         assert "Cologne cathedral" not in json.dumps(history)
         wire = home / "wire.jsonl"
         wire.write_text(json.dumps(WIRE) + "\n", encoding="utf-8")
@@ -40,7 +41,7 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
         for _ in range(100):  # the chat reads the commit in the background, then answers from it
-            history, _ = client.predict("Where did the zeppelin land?", [], 3, [],
+            history, _ = client.predict("Where did the zeppelin land?", 3, [],
                                         api_name="/respond")
             if "landed on the roof of Cologne cathedral" in json.dumps(history[-1]):
                 break
@@ -49,7 +50,7 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
         upload = home / "upload.txt"
         upload.write_text("Harbour news\n\nThe harbour master said the new ferry will sail in "
                           "May.", encoding="utf-8")
-        status = client.predict([handle_file(str(upload))], api_name="/add_articles")[0]
+        status = client.predict([handle_file(str(upload))], False, api_name="/add_articles")[0]
         assert status.startswith("Added 1 article"), status
     finally:
         server.stop()

@@ -114,7 +114,8 @@ def _user(url: str, n: int, questions: int, result: Result, start: threading.Bar
                    else f"and what did he say about {topic}?")
         t0 = time.monotonic()
         try:
-            history, _ = client.predict(message, history, 3, [], api_name="/respond")
+            # The history is kept by the server per session; the client sends only the question.
+            history, _ = client.predict(message, 3, [], api_name="/respond")
         except Exception as e:  # any failure of the app or the transport is what we count
             with result.lock:
                 result.errors.append(f"user {n} question {q}: {type(e).__name__}: {e}"[:300])
@@ -125,7 +126,7 @@ def _user(url: str, n: int, questions: int, result: Result, start: threading.Bar
         problems = []
         if '<div class="qa-answer">' not in reply or 'class="qa-note"' in reply:
             problems.append(f"not an answer: {reply[:200]}")
-        if q % 2 and f"Taken as: “What did {name} say about {topic}?”" not in reply:
+        if q % 2 and f"Taken as: “<bdi>What did {name} say about {topic}?</bdi>”" not in reply:
             problems.append(f"follow-up not taken with {name}: {reply[:200]}")
         others = set(NAME.findall(json.dumps(history, ensure_ascii=False))) - {name}
         if others:
@@ -145,7 +146,8 @@ def _upload(url: str, path: Path, window: dict) -> None:
 
     client = Client(url, verbose=False)
     window["start"] = time.monotonic()
-    window["status"] = client.predict([handle_file(str(path))], api_name="/add_articles")[0]
+    window["status"] = client.predict([handle_file(str(path))], False,
+                                      api_name="/add_articles")[0]
     window["end"] = time.monotonic()
 
 

@@ -141,3 +141,39 @@ def test_one_bad_file_does_not_lose_the_others(tmp_path):
     assert len(result.errors) == 2
     assert any("bad.txt" in str(e) and "binary" in str(e) for e in result.errors)
     assert any("missing.txt" in str(e) and "no such file" in str(e) for e in result.errors)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_bom_are_read(tmp_path, encoding):
+    f = tmp_path / "wide.txt"
+    bom = {"utf-16-be": "\ufeff"}.get(encoding, "")  # the "utf-16"/"utf-32" codecs write one
+    f.write_bytes((bom + "Заголовок\nThe café’s owner said “no”. Минск ответил.").encode(encoding))
+    [doc] = read_file(f)
+    assert doc.title == "Заголовок" and doc.text == "The café’s owner said “no”. Минск ответил."
+
+
+def test_utf16_jsonl_with_a_bom_is_read(tmp_path):
+    f = tmp_path / "wide.jsonl"
+    f.write_bytes(("\r\n".join(json.dumps({"id": f"w{i}", "text": f"Статья {i} о портах."},
+                                          ensure_ascii=False) for i in range(3))).encode("utf-16"))
+    assert [(d.id, d.text) for d in read_jsonl(f)] == [(f"w{i}", f"Статья {i} о портах.")
+                                                       for i in range(3)]
+
+
+def test_random_bytes_without_a_nul_are_refused_as_binary(tmp_path):
+    import random
+
+    rng = random.Random(14)
+    data = bytes(rng.randrange(1, 256) for _ in range(4000))
+    assert b"\x00" not in data
+    f = tmp_path / "noise.txt"
+    f.write_bytes(data)
+    with pytest.raises(InputError, match="binary"):
+        read_file(f)
+
+
+def test_a_file_of_control_characters_is_refused_as_binary(tmp_path):
+    f = tmp_path / "controls.txt"
+    f.write_bytes(b"Headline\n" + b"\x1b[2J\x1c\x07" * 300)
+    with pytest.raises(InputError, match="binary"):
+        read_file(f)

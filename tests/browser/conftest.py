@@ -38,12 +38,17 @@ def free_port() -> int:
 
 
 class Server:
-    """``python app.py`` on 127.0.0.1 with an isolated home; ``restart()`` keeps the home."""
+    """``python app.py`` on 127.0.0.1 (or ``host``) with an isolated home, given ``args`` and
+    ``env``; ``restart()`` keeps the home."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, *, host: str = "127.0.0.1", args: tuple = (),
+                 env: dict | None = None):
         self.home = home
+        self.host = host
+        self.args = list(args)
+        self.extra_env = dict(env or {})
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.url = f"http://{host}:{self.port}/"
         self.log = home / "app.log"
         self.proc: subprocess.Popen | None = None
 
@@ -52,10 +57,12 @@ class Server:
                if k not in ("QA_SEEDS", "QA_INDEX", "QA_UPLOADS", "QA_MODEL")}
         env.update(QA_HOME=str(self.home), HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                    QA_MAX_UPLOAD_MB=str(MAX_UPLOAD_MB),
-                   PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+                   PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
+                   **self.extra_env)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port",
-                                          str(self.port)], cwd=self.home, env=env,
+                                          str(self.port), "--host", self.host, *self.args],
+                                         cwd=self.home, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
