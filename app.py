@@ -78,10 +78,15 @@ def chat(message, history, conversation, k, articles):
 def sources():
     """Stats line, sources table, and the article choices for the filters, from the index."""
     index = default_index()
-    docs = index.documents
-    counts = {d.id: index.sentence_count(d.id) for d in docs}
+    try:  # other processes' commits (qa ingest, --watch) are listed as soon as they are made
+        index.refresh()
+    except QAError as e:
+        log.warning("listing the articles as last read: %s", e)
+    catalogue = index.catalogue()
+    docs = [doc for doc, _ in catalogue]
+    counts = {doc.id: size for doc, size in catalogue}
     choices = [((d.title or d.id)[:80], d.id) for d in docs]
-    return (render.stats_line(len(docs), len(index)), render.sources_html(docs, counts),
+    return (render.stats_line(len(docs), sum(counts.values())), render.sources_html(docs, counts),
             gr.update(choices=choices), gr.update(choices=choices, value=[]))
 
 

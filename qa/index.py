@@ -194,6 +194,12 @@ class Index:
     def documents(self) -> list[Document]:
         return [d.document for d in self._docs.values()]
 
+    def catalogue(self) -> list[tuple[Document, int]]:
+        """Every article with its number of sentences, read from one state (a refresh may swap
+        the state in between two other calls)."""
+        docs = self._docs
+        return [(d.document, d.size) for d in list(docs.values())]
+
     def sentence_count(self, doc_id: str) -> int:
         return self._docs[doc_id].size
 

@@ -40,6 +40,8 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
                                str(home / "index"), str(wire)], env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
+        listing = client.predict(api_name="/sources")  # the sources list reads the commit too
+        assert "Zeppelin lands on cathedral" in json.dumps(listing)
         for _ in range(100):  # the chat reads the commit in the background, then answers from it
             history, _ = client.predict("Where did the zeppelin land?", 3, [],
                                         api_name="/respond")
