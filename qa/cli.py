@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--commit-every", type=int, metavar="N",
                      help="commit every N articles (default QA_COMMIT_ARTICLES or "
                           f"{archive_defaults()[0]})")
+    ing.add_argument("--device", choices=["cpu", "cuda", "auto"],
+                     help="embed on the CPU (default) or a GPU (QA_DEVICE); questions are "
+                          "always encoded on the CPU")
     ing.set_defaults(run=_ingest)
 
     ask = sub.add_parser("ask", help="ask a question")
@@ -126,6 +129,8 @@ def _ingest(args) -> int:
     from . import archive
     from .readers import read_paths
 
+    if args.device:
+        os.environ["QA_DEVICE"] = args.device
     if not args.paths and not args.watch:
         print("qa: error: name the files or folders to ingest, or --watch FOLDER",
               file=sys.stderr)

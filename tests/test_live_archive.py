@@ -374,3 +374,37 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "stopped watching" in err
     assert set(check_index(tmp_path / "index")) == {"a-000", "a-001", "a-002"}
+
+
+# ---- embedding on a GPU ----------------------------------------------------------------------
+
+def test_a_gpu_asked_for_where_there_is_none_is_one_line(monkeypatch):
+    pytest.importorskip("torch")
+    import torch
+
+    from qa.encoders import ingest_device
+    from qa.errors import ModelError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.setenv("QA_DEVICE", "cuda")
+    with pytest.raises(ModelError, match="torch sees no CUDA GPU here.*--device cpu"):
+        ingest_device()
+    monkeypatch.setenv("QA_DEVICE", "auto")
+    assert ingest_device() == "cpu"
+    monkeypatch.setenv("QA_DEVICE", "tpu")
+    with pytest.raises(ModelError, match="QA_DEVICE='tpu' is not a device"):
+        ingest_device()
+
+
+@pytest.mark.slow
+def test_an_ingest_on_a_gpu_answers_with_the_cpu_encoder(tmp_path, monkeypatch):
+    """With a GPU: articles embedded there, recorded as torch, found by CPU-encoded questions."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    monkeypatch.setenv("QA_DEVICE", "cuda")
+    index = Index.build(articles("doc", 5), tmp_path / "index")
+    assert index.backend == "torch"
+    reopened = Index.open(tmp_path / "index")
+    assert reopened.search(articles("doc", 5)[3].text.split(".")[0], k=1)[0].doc_id == "doc-003"
