@@ -27,7 +27,7 @@ from qa import render  # noqa: E402
 from qa.chat import DEFAULT_K, Conversation, reply  # noqa: E402
 from qa.default import default_index  # noqa: E402
 from qa.errors import InputError, QAError  # noqa: E402
-from qa import guard, logins, uploads  # noqa: E402
+from qa import api, guard, logins, uploads  # noqa: E402
 
 log = logging.getLogger("qa.app")
 
@@ -219,11 +219,13 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     from starlette.middleware import Middleware
 
     in_front = Middleware(guard.Guard, logins=bool(users), read_only=read_only, hosts=hosts,
-                          origins=guard.extra_origins())
+                          origins=guard.extra_origins(), check=users or None)
     blocks.queue(default_concurrency_limit=8).launch(
         server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
         css=CSS, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
-        app_kwargs={"middleware": [in_front]}, prevent_thread_lock=not block)
+        app_kwargs={"middleware": [in_front], "routes": api.routes(), "docs_url": "/api/docs",
+                    "openapi_url": "/api/openapi.json",
+                    "title": "Newsroom QA"}, prevent_thread_lock=not block)
     return blocks
 
 

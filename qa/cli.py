@@ -97,9 +97,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve_options(p: argparse.ArgumentParser) -> None:
     """The chat's options, for `qa serve` and `python app.py`."""
-    p.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
-                   help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    # Flags win, then QA_HOST / QA_PORT, then the GRADIO_SERVER_NAME / GRADIO_SERVER_PORT that
+    # container platforms set; the network-safety rules apply whichever way it was set.
+    p.add_argument("--host", default=os.environ.get("QA_HOST")
+                   or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only; QA_HOST, "
+                        "GRADIO_SERVER_NAME)")
+    p.add_argument("--port", type=int, help="port (default 7860; QA_PORT, GRADIO_SERVER_PORT)",
+                   default=os.environ.get("QA_PORT") or os.environ.get("GRADIO_SERVER_PORT")
+                   or "7860")  # a string: argparse checks it as it checks a flag
     p.add_argument("--share", action="store_true", help="also open a public share link")
     p.add_argument("--auth", action="append", metavar="USER:PASSWORD",
                    help="a login (repeatable); or name a file of user:hash lines in QA_AUTH_FILE "

@@ -50,9 +50,11 @@ class Guard:
     """``Guard(app, logins=..., read_only=..., hosts=...)`` in front of the Gradio app."""
 
     def __init__(self, app, *, logins: bool = False, read_only: bool = False,
-                 hosts: frozenset[str] | None = None, origins: frozenset[str] = frozenset()):
+                 hosts: frozenset[str] | None = None, origins: frozenset[str] = frozenset(),
+                 check=None):
         self.app = app
         self.logins = logins
+        self.check = check  # (user, password) -> bool: HTTP Basic for the JSON API (qa/api.py)
         self.read_only = read_only
         self.hosts = hosts  # None: any Host (a non-loopback bind)
         self.origins = origins
@@ -74,12 +76,30 @@ class Guard:
         if self.read_only and path.rstrip("/").endswith("/gradio_api/upload"):
             return await _refuse(scope, send, 403, "read-only: nothing can be uploaded")
         if self.logins and not _logged_in(scope, headers):
+            if path.startswith("/api/") and await self._basic(headers):
+                return await self.app(scope, receive, send)
             anonymous = (_ANONYMOUS_GET if method in ("GET", "HEAD") else _ANONYMOUS_POST)
             if scope["type"] != "http" or not anonymous.fullmatch(path):
                 return await _refuse(scope, send, 401, "log in first")
             if path == "/":  # the login page, without the API description Gradio puts in it
                 return await self.app(scope, receive, _without_api_info(send))
         return await self.app(scope, receive, send)
+
+    async def _basic(self, headers: dict[str, str]) -> bool:
+        """HTTP Basic credentials of a login (checked off the event loop: scrypt is slow)."""
+        import base64
+        import binascii
+
+        from anyio import to_thread
+
+        kind, _, value = headers.get("authorization", "").partition(" ")
+        if self.check is None or kind.lower() != "basic":
+            return False
+        try:
+            user, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return bool(sep) and await to_thread.run_sync(self.check, user, password)
 
     def _same_origin(self, origin: str, host: str) -> bool:
         origin = origin.strip().rstrip("/").lower()
