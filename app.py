@@ -17,6 +17,8 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
@@ -24,10 +26,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the
 import gradio as gr  # noqa: E402
 
 from qa import render  # noqa: E402
-from qa.chat import DEFAULT_K, Conversation, reply  # noqa: E402
+from qa.chat import DEFAULT_K, Conversation, reply_shown  # noqa: E402
 from qa.default import default_index  # noqa: E402
 from qa.errors import InputError, QAError  # noqa: E402
-from qa import api, guard, logins, uploads  # noqa: E402
+from qa import api, export, guard, logins, uploads  # noqa: E402
 
 log = logging.getLogger("qa.app")
 
@@ -42,6 +44,9 @@ CSS = """
 .qa-cite { font-size: 0.85em; color: #555; }
 .qa-score { font-size: 0.8em; color: #888; margin-left: 0.4em; }
 .qa-shortened { font-size: 0.8em; color: #888; }
+.qa-cite-text { display: none; }
+.qa-copy { font-size: 0.75em; margin: 0.2em 0; padding: 0 0.5em; border: 1px solid #bbb;
+           border-radius: 4px; cursor: pointer; background: transparent; }
 bdi { unicode-bidi: isolate; }
 .qa-context summary { cursor: pointer; font-size: 0.85em; color: #446; }
 .qa-context p { font-size: 0.9em; }
@@ -57,22 +62,48 @@ def respond(message: str, history: list | None, conversation: Conversation | Non
     """Answer ``message``: returns the chat history with the question and answer added, the
     conversation to keep, and an empty text box. Earlier answers are compacted and only the
     last HISTORY_MESSAGES kept, so the history stays small whatever the articles hold."""
+    history, conversation, box, _ = _respond(message, history, conversation, k, articles)
+    return history, conversation, box
+
+
+def _respond(message, history, conversation, k, articles):
+    """``respond``, and the answer as shown (None when nothing was answered)."""
     if not (message or "").strip():
-        return list(history or []), conversation or Conversation(), ""
-    html, conversation = reply(default_index(), message, conversation, k=int(k),
-                               doc_ids=articles or None)
+        return list(history or []), conversation or Conversation(), "", None
+    html, conversation, shown = reply_shown(default_index(), message, conversation, k=int(k),
+                                            doc_ids=articles or None)
     earlier = [{**m, "content": render.compact(m["content"])}
                for m in list(history or [])[-(HISTORY_MESSAGES - 2):]]
     history = earlier + [
         {"role": "user", "content": render.question_html(message)},
         {"role": "assistant", "content": html}]
-    return history, conversation, ""
+    return history, conversation, "", shown
 
 
 def chat(message, history, conversation, k, articles):
-    """The listener: the history lives in the session's state, not in what the browser sends."""
-    history, conversation, box = respond(message, history, conversation, k, articles)
-    return history, history, conversation, box
+    """The listener: the history lives in the session's state, not in what the browser sends;
+    the answer shown can be downloaded as Markdown and as JSON."""
+    history, conversation, box, shown = _respond(message, history, conversation, k, articles)
+    if shown is None:
+        files = (gr.update(), gr.update())
+    else:
+        files = tuple(gr.update(value=str(f), visible=True) for f in _export(shown))
+    return history, history, conversation, box, *files
+
+
+def _export(shown) -> tuple[Path, Path]:
+    """The answer as answer-N.md and answer-N.json, in this process's folder of exports."""
+    global _EXPORTS
+    if _EXPORTS is None:
+        _EXPORTS = Path(tempfile.mkdtemp(prefix="qa-answers-"))
+    name = f"answer-{uuid.uuid4().hex[:12]}"
+    md, js = _EXPORTS / f"{name}.md", _EXPORTS / f"{name}.json"
+    md.write_text(export.markdown(shown), encoding="utf-8")
+    js.write_text(export.as_json(shown), encoding="utf-8")
+    return md, js
+
+
+_EXPORTS: Path | None = None
 
 
 def sources():
@@ -147,6 +178,11 @@ def build(read_only: bool = False) -> gr.Blocks:
                     question = gr.Textbox(elem_id="qa-question", placeholder="Your question",
                                           show_label=False, scale=5, max_lines=3, autofocus=True)
                     ask = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                with gr.Row():
+                    as_md = gr.DownloadButton("Download answer (Markdown)", visible=False,
+                                              size="sm", elem_id="qa-download-md")
+                    as_json = gr.DownloadButton("Download answer (JSON)", visible=False,
+                                                size="sm", elem_id="qa-download-json")
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
                 new_chat = gr.Button("New conversation", size="sm")
             with gr.Column(scale=2):
@@ -174,7 +210,7 @@ def build(read_only: bool = False) -> gr.Blocks:
                                             elem_id="qa-status")
 
         chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only],
-                       outputs=[chatbot, history, conversation, question])
+                       outputs=[chatbot, history, conversation, question, as_md, as_json])
         question.submit(**chat_io, api_name="respond")
         ask.click(**chat_io, api_name="respond_1")
         new_chat.click(lambda: ([], [], Conversation(), ""),
@@ -222,7 +258,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
                           origins=guard.extra_origins(), check=users or None)
     blocks.queue(default_concurrency_limit=8).launch(
         server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
-        css=CSS, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
+        css=CSS, head=render.COPY_SCRIPT, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
         app_kwargs={"middleware": [in_front], "routes": api.routes(), "docs_url": "/api/docs",
                     "openapi_url": "/api/openapi.json",
                     "title": "Newsroom QA"}, prevent_thread_lock=not block)

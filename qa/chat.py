@@ -16,6 +16,7 @@ from typing import Sequence
 from . import render
 from .display import not_text
 from .errors import QAError
+from .export import Shown
 from .index import Index
 
 log = logging.getLogger(__name__)
@@ -150,19 +151,28 @@ def next_conversation(conversation: Conversation, turn: Turn, shown: int) -> Con
 def reply(index: Index, message: str, conversation: Conversation | None = None, *,
           k: int = DEFAULT_K, doc_ids: Sequence[str] | None = None) -> tuple[str, Conversation]:
     """The bot's answer to ``message`` as safe HTML, and the conversation after it."""
+    html, conversation, _ = reply_shown(index, message, conversation, k=k, doc_ids=doc_ids)
+    return html, conversation
+
+
+def reply_shown(index: Index, message: str, conversation: Conversation | None = None, *,
+                k: int = DEFAULT_K, doc_ids: Sequence[str] | None = None
+                ) -> tuple[str, Conversation, Shown | None]:
+    """``reply``, and the answer as shown (for export; None when there was no answer)."""
     conversation = conversation or Conversation()
     if not isinstance(message, str) or not message.strip():
-        return render.note_html("Type a question, e.g. “What did Galuzin say?”"), conversation
+        return render.note_html("Type a question, e.g. “What did Galuzin say?”"), \
+            conversation, None
     why = not_text(message)
     if why:
-        return render.note_html(f"This question {why}."), conversation
+        return render.note_html(f"This question {why}."), conversation, None
     turn = understand(message, conversation)
     if doc_ids is not None and not doc_ids:
         doc_ids = None  # nothing ticked means every article
     try:
         answer = index.ask(turn.query, k=turn.offset + k, doc_ids=doc_ids)
     except QAError as e:
-        return render.note_html(str(e)), conversation
+        return render.note_html(str(e)), conversation, None
     hits = answer.hits[turn.offset:turn.offset + k]
     counts = {}
     for hit in hits:
@@ -174,4 +184,5 @@ def reply(index: Index, message: str, conversation: Conversation | None = None, 
                               more=turn.more, counts=counts)
     log.info("asked %r (as %r): %d hits, answered=%s", message, turn.query, len(hits),
              answer.answered)
-    return html, next_conversation(conversation, turn, len(hits))
+    shown = Shown(turn.message, turn.query, answer.answered, hits)
+    return html, next_conversation(conversation, turn, len(hits)), shown

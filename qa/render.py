@@ -102,7 +102,45 @@ def hit_html(hit: Hit, sentences: int | None = None, *, weak: bool = False) -> s
         quote += (f' <span class="qa-shortened">(shortened from {len(hit.text):,} characters: '
                   "the whole sentence is in context)</span>")
     return (f'<div class="{cls}"><blockquote>{quote}</blockquote>'
-            f"{citation(hit, sentences)}{in_context(hit)}</div>")
+            f"{citation(hit, sentences)}{copy_button(hit)}{in_context(hit)}</div>")
+
+
+def copy_button(hit: Hit) -> str:
+    """A button that copies the quote and its citation (``qa.export.citation``), kept as hidden
+    text beside it (the chat's sanitiser drops data attributes); the page's ``COPY_SCRIPT``
+    does the copying."""
+    from .export import citation as plain
+
+    cite = plain(hit, quote=shorten(hit.text))  # a very long sentence as it is quoted
+    return ('<span class="qa-copy-box"><button type="button" class="qa-copy" '
+            'title="Copy the quote with its headline, source, date and link">Copy citation'
+            f'</button><span class="qa-cite-text">{escape(cite)}</span></span>')
+
+
+# Copies a .qa-copy button's citation (the hidden .qa-cite-text beside it) when clicked (one listener for the whole page: answers
+# come and go). The clipboard API needs a secure context (https or localhost); elsewhere a
+# hidden text area and the copy command do it.
+COPY_SCRIPT = """<script>
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest(".qa-copy") : null;
+  if (!button) return;
+  var box = button.closest(".qa-copy-box");
+  var source = box ? box.querySelector(".qa-cite-text") : null;
+  var text = source ? source.textContent : "";
+  function done() { button.textContent = "Copied"; setTimeout(function () {
+    button.textContent = "Copy citation"; }, 1500); }
+  function fallback() {
+    var area = document.createElement("textarea");
+    area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed";
+    area.style.opacity = "0"; document.body.appendChild(area); area.select();
+    try { document.execCommand("copy"); } finally { area.remove(); }
+    done();
+  }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, fallback);
+  } else { fallback(); }
+});
+</script>"""
 
 
 def answer_html(answer: Answer, hits: list[Hit], *, understood: str | None = None,

@@ -160,6 +160,12 @@ def test_article_text_is_isolated_from_the_labels_around_it(app, home):
     history, _, _ = app.respond("minister shipping lanes", [], None, 1, ["rtl.txt"])
     answer = history[1]["content"]
     assert "— <bdi>&#8238;NATO warns</bdi> · <bdi>&#8238;TASS</bdi> · sentence 1 of 1 " in answer
+    copied = re.search(r'<span class="qa-cite-text">(.*?)</span>', answer).group(1)  # hidden
+    assert unescape(copied.replace("<bdi>", "").replace("</bdi>", "")) == (
+        "“\u2068The minister spoke about \u202eshipping lanes.\u2069” "
+                                "— \u2068\u202eNATO warns\u2069, \u2068\u202eTASS\u2069 "
+                                "(sentence 1).")  # each piece isolated there too
+    answer = answer.replace(copied, "")
     assert answer.count("&#8238;") == 4  # title, source, quote, context: shown as they are
     outside = re.sub(r"<bdi>.*?</bdi>", "", answer)
     assert "&#8238;" not in outside  # every override sits inside an isolate

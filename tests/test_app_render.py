@@ -71,8 +71,8 @@ def test_answers_with_payloads_contain_only_our_own_tags():
         html = answer_html(Answer("q", hits, answered), hits, understood="<script>x</script>")
         tags, attrs = tags_of(html)
         assert tags <= {"div", "p", "b", "blockquote", "span", "details", "summary", "mark", "br",
-                        "bdi"}
-        assert attrs <= {"class", "title"}
+                        "bdi", "button"}
+        assert attrs <= {"class", "title", "type"}
         for p in PAYLOADS:
             assert escape(p) in html  # shown, as text
     tags, _ = tags_of(question_html(PAYLOADS[0] + PAYLOADS[1]))

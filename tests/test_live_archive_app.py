@@ -31,7 +31,7 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
     try:
         client = Client(server.url, verbose=False)
         # The history is kept by the server per session: the client sends only the question.
-        history, _ = client.predict("Where did the zeppelin land?", 3, [], api_name="/respond")
+        history = client.predict("Where did the zeppelin land?", 3, [], api_name="/respond")[0]
         assert "Cologne cathedral" not in json.dumps(history)
         wire = home / "wire.jsonl"
         wire.write_text(json.dumps(WIRE) + "\n", encoding="utf-8")
@@ -43,8 +43,8 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
         listing = client.predict(api_name="/sources")  # the sources list reads the commit too
         assert "Zeppelin lands on cathedral" in json.dumps(listing)
         for _ in range(100):  # the chat reads the commit in the background, then answers from it
-            history, _ = client.predict("Where did the zeppelin land?", 3, [],
-                                        api_name="/respond")
+            history = client.predict("Where did the zeppelin land?", 3, [],
+                                     api_name="/respond")[0]
             if "landed on the roof of Cologne cathedral" in json.dumps(history[-1]):
                 break
             time.sleep(0.1)

@@ -115,7 +115,7 @@ def _user(url: str, n: int, questions: int, result: Result, start: threading.Bar
         t0 = time.monotonic()
         try:
             # The history is kept by the server per session; the client sends only the question.
-            history, _ = client.predict(message, 3, [], api_name="/respond")
+            history = client.predict(message, 3, [], api_name="/respond")[0]
         except Exception as e:  # any failure of the app or the transport is what we count
             with result.lock:
                 result.errors.append(f"user {n} question {q}: {type(e).__name__}: {e}"[:300])
