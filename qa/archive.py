@@ -13,7 +13,6 @@ skipped. It uses watchfiles (inotify on Linux); Ctrl-C stops it between commits.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from . import config
 from .errors import InputError, QAError
 
 if TYPE_CHECKING:  # the index (numpy, FAISS) loads when used: `qa --help` stays light
@@ -35,11 +35,11 @@ BATCH = 32  # articles embedded at a time between checks
 
 
 def commit_articles() -> int:
-    return max(1, int(os.environ.get("QA_COMMIT_ARTICLES") or COMMIT_ARTICLES))
+    return config.commit_articles(COMMIT_ARTICLES)
 
 
 def commit_seconds() -> float:
-    return float(os.environ.get("QA_COMMIT_SECONDS") or COMMIT_SECONDS)
+    return config.commit_seconds(COMMIT_SECONDS)
 
 
 @dataclass

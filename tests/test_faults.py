@@ -25,7 +25,8 @@ import pytest
 from disks import fill
 from fakes import FakeEncoder
 from fault_child import state_docs
-from qa import Index, IndexFileError, store
+from qa import Index, IndexFileError
+from qa.storage import folder as store
 from qa.index import content_hash
 from qa.splitter import split_document
 

@@ -12,10 +12,11 @@ index built with one is searched with another.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from .. import config
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx-int8", "onnx", "torch")
@@ -35,14 +36,14 @@ class Encoder(Protocol):
 
 def model_name() -> str:
     """The configured model: ``QA_MODEL`` or the default."""
-    return os.environ.get("QA_MODEL", "").strip() or DEFAULT_MODEL
+    return config.model() or DEFAULT_MODEL
 
 
 def backend_name() -> str:
     """The configured backend: ``QA_BACKEND`` or the default."""
     from ..errors import ModelError
 
-    value = os.environ.get("QA_BACKEND", "").strip().lower() or DEFAULT_BACKEND
+    value = config.backend() or DEFAULT_BACKEND
     if value not in BACKENDS:
         raise ModelError(f"QA_BACKEND={value!r} is not a backend; use one of {', '.join(BACKENDS)}")
     return value
@@ -59,7 +60,7 @@ def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder
 
     name = name or model_name()
     key = name if backend is None else (name, backend)
-    explicit = backend is not None or bool(os.environ.get("QA_BACKEND", "").strip())
+    explicit = backend is not None or config.backend() is not None
     backend = backend or backend_name()
     if key not in _cache:
         if backend == "torch":

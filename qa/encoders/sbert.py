@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ModelError
-from ..hashing import sha256_file
+from ..storage.files import sha256_file
 from . import DEFAULT_MODEL, normalise
 
 log = logging.getLogger(__name__)
