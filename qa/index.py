@@ -7,52 +7,27 @@ qa/ranking/question.py (the path of a question).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import sys
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import commits
-from .encoders import Encoder, load_encoder, model_name
+from . import articles, commits
+from .articles import AddReport, content_hash  # noqa: F401  (public names)
+from .encoders import Encoder, ProgressFn, embed, load_encoder, model_name
 from .errors import IndexFileError, InputError
 from .following import Following
 from .ranking import crossencoder
-from .ranking.question import answer
-from .speakers import attribute
-from .splitter import SPLITTER_VERSION, split_document
-from .state import Commit, Opened, Sizes, State, _Lazy
+from .ranking.question import answer, check_k, clean
+from .state import Sizes, State
 from .storage import folder
-from .storage.stored import StoredDoc
-from .tuning import CONTEXT_SENTENCES, ENCODE_CHUNK, MAX_K, MAX_QUESTION_CHARS, PROGRESS_BAR_MIN
-from .types import Answer, Document, Hit, Span
+from .tuning import CONTEXT_SENTENCES
+from .types import Answer, Document, Hit
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[int, int], None]  # (sentences embedded so far, total)
-
-
-@dataclass
-class AddReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    empty: list[str] = field(default_factory=list)  # no sentence to index: not added
-    sentences: int = 0  # newly embedded
-
-
-def content_hash(doc: Document) -> str:
-    """What the vectors depend on: the text, and the title (used as context), and how it splits."""
-    h = hashlib.sha256()
-    for part in (SPLITTER_VERSION, doc.title or "", doc.text):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
 
 
 class Index(Following):
@@ -104,27 +79,7 @@ class Index(Following):
             raise IndexFileError(f"index at {path} holds {snap.dim}-dimensional vectors, model "
                                  f"{index.model!r} gives {encoder.dim}: run `qa ingest --rebuild "
                                  f"--index {path} PATH...` to re-embed")
-        sizes = index.sizes
-        large = len(snap.vectors) > sizes.rank_all_max
-        # A large index's vectors stay on disk (rows read as questions need them); a small
-        # one's are read once into one array that the ranker uses as it is.
-        rows = snap.vectors if large else np.asarray(snap.vectors, np.float32)
-        docs, vectors, row = {}, {}, 0
-        for d in snap.docs:
-            docs[d.document.id] = d
-            vectors[d.document.id] = rows.view(row, d.size) if large else rows[row:row + d.size]
-            row += d.size
-        corpus = None
-        if large:
-            from .ranking.corpusdata import CorpusData
-
-            corpus = CorpusData.from_files(snap.side, len(snap.docs), len(snap.vectors), snap.dim)
-        index._state = State(
-            path=path, docs=docs, vectors=vectors, extra=snap.extra, backend=snap.backend,
-            base=Commit(snap.generation, {d.document.id: d.hash for d in snap.docs},
-                        dict(snap.extra)),
-            opened=Opened(tuple(docs), rows, corpus), sizes=sizes,
-            lazy=_Lazy(search=snap.search if large else None))
+        index._state = State.from_snapshot(snap, path, index.sizes)
         if encoder is not None:
             index._check_backend(encoder)
         return index
@@ -203,7 +158,7 @@ class Index(Following):
         report = AddReport()
         batch: dict[str, Document] = {}
         for doc in docs:
-            _check_document(doc)
+            articles.check(doc)
             prior = batch.get(doc.id)
             if prior is not None and content_hash(prior) != content_hash(doc):
                 raise InputError(f"two different articles have the id {doc.id!r} "
@@ -214,37 +169,17 @@ class Index(Following):
             return self._add(batch, report, progress)
 
     def _add(self, batch: dict[str, Document], report: AddReport, progress) -> AddReport:
-        pending: list[tuple[Document, str, list[Span]]] = []
-        relabelled = []
-        known_docs = self._state.docs
-        for doc in batch.values():
-            digest = content_hash(doc)
-            known = known_docs.get(doc.id)
-            if known is not None and known.hash == digest:
-                if known.document != doc:  # metadata changed; vectors have not
-                    relabelled.append(replace(known, document=doc))
-                report.unchanged.append(doc.id)
-                continue
-            spans, _ = split_document(doc.text)
-            if not spans:
-                report.empty.append(doc.id)
-                log.warning("article %r has no sentence to index; skipped", doc.id)
-                continue
-            pending.append((doc, digest, spans))
-        texts = [doc.text[s.start:s.end] for doc, _, spans in pending for s in spans]
-        vectors = self._encode(texts, progress)
-        stored, row = [], 0
-        for doc, digest, spans in pending:  # who says each sentence: computed once, stored
-            stored.append(StoredDoc.of(doc, digest, spans, attribute(texts[row:row + len(spans)])))
-            row += len(spans)
+        batch = articles.new_or_changed(batch, self._state.docs, report)
+        vectors = self._encode(batch.texts, progress)
+        stored = batch.stored()
         with self._lock:
             state = self._state
-            backend = self._backend_after(state, bool(texts))
-            new, updated = commits.added(state, stored, vectors, relabelled, backend)
-            self._state = new
+            backend = self._backend_after(state, bool(batch.texts))
+            self._state, updated = commits.added(state, stored, vectors, batch.relabelled,
+                                                 backend)
         report.updated = updated
         report.added = [d.document.id for d in stored if d.document.id not in updated]
-        report.sentences = len(texts)
+        report.sentences = len(batch.texts)
         return report
 
     def remove(self, doc_ids: Iterable[str]) -> list[str]:
@@ -306,7 +241,7 @@ class Index(Following):
 
     def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
         """The ``k`` sentences that best answer ``question``, and whether any does."""
-        question, k = _check_question(question), _check_k(k)
+        question, k = clean(question), check_k(k)
         self._follow()
         state = self._state  # one consistent state to the end: later changes make a new one
         if not len(state):
@@ -327,25 +262,7 @@ class Index(Following):
             state = self._state
             return np.zeros((0, self._dim(state) if state.docs or self._encoder else 0),
                             np.float32)
-        encoder = self.encoder
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
-        out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-        bar = None
-        if progress is True or (progress is None and len(texts) >= PROGRESS_BAR_MIN
-                                and sys.stderr.isatty()):
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(texts), unit="sentence", desc="Embedding")
-        for lo in range(0, len(texts), ENCODE_CHUNK):
-            idx = order[lo:lo + ENCODE_CHUNK]
-            out[idx] = encoder.encode([texts[i] for i in idx])
-            if bar is not None:
-                bar.update(len(idx))
-            if callable(progress):
-                progress(min(lo + ENCODE_CHUNK, len(texts)), len(texts))
-        if bar is not None:
-            bar.close()
-        return out
+        return embed(self.encoder, texts, progress)
 
     def _dim(self, state: State) -> int:
         for v in state.vectors.values():
@@ -387,25 +304,3 @@ def _same_folder(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return a == b
-
-
-def _check_document(doc: Document) -> None:
-    if not isinstance(doc, Document):
-        raise InputError(f"expected qa.Document, got {type(doc).__name__}")
-    if not isinstance(doc.id, str) or not doc.id.strip():
-        raise InputError("a document needs a non-empty string id")
-    if not isinstance(doc.text, str):
-        raise InputError(f"document {doc.id!r}: text must be a string")
-
-
-def _check_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; ask something, e.g. \"What did Galuzin say?\"")
-    question = " ".join(question.split())
-    return question[:MAX_QUESTION_CHARS]
-
-
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InputError(f"k must be a whole number of at least 1, not {k!r}")
-    return min(k, MAX_K)

@@ -96,6 +96,26 @@ class State:
     sizes: Sizes = field(default_factory=Sizes)
     lazy: _Lazy = field(default_factory=_Lazy, compare=False, repr=False)
 
+    @classmethod
+    def from_snapshot(cls, snap: Snapshot, path: Path, sizes: Sizes) -> "State":
+        """The state of an index just read from ``path``. A large index's vectors stay on disk
+        (rows read as questions need them); a small one's are read once into one array that
+        the ranker uses as it is."""
+        large = len(snap.vectors) > sizes.rank_all_max
+        rows = snap.vectors if large else np.asarray(snap.vectors, np.float32)
+        docs, vectors, row = {}, {}, 0
+        for d in snap.docs:
+            docs[d.document.id] = d
+            vectors[d.document.id] = rows.view(row, d.size) if large else rows[row:row + d.size]
+            row += d.size
+        corpus = CorpusData.from_files(snap.side, len(snap.docs), len(snap.vectors),
+                                       snap.dim) if large else None
+        return cls(path=path, docs=docs, vectors=vectors, extra=snap.extra, backend=snap.backend,
+                   base=Commit(snap.generation, {d.document.id: d.hash for d in snap.docs},
+                               dict(snap.extra)),
+                   opened=Opened(tuple(docs), rows, corpus), sizes=sizes,
+                   lazy=_Lazy(search=snap.search if large else None))
+
     def derive(self, **changes) -> "State":
         """A new state: this one's mappings copied (never shared), ``changes`` applied, nothing
         prepared unless ``lazy`` is given."""

@@ -12,11 +12,13 @@ index built with one is searched with another.
 from __future__ import annotations
 
 import logging
-from typing import Protocol, Sequence, runtime_checkable
+import sys
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from .. import config
+from ..tuning import ENCODE_CHUNK, PROGRESS_BAR_MIN
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx-int8", "onnx", "torch")
@@ -82,6 +84,34 @@ def _torch(name: str) -> Encoder:
     from .sbert import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(name)
+
+
+ProgressFn = Callable[[int, int], None]  # (sentences embedded so far, total)
+
+
+def embed(encoder: Encoder, texts: list[str], progress: bool | ProgressFn | None = None,
+          chunk: int = ENCODE_CHUNK) -> np.ndarray:
+    """``encoder.encode(texts)`` for many texts: in chunks, similar lengths together (they batch
+    well), with a progress bar when asked (``True``, or by default for a long job on a
+    terminal) or a callback."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    bar = None
+    if progress is True or (progress is None and len(texts) >= PROGRESS_BAR_MIN
+                            and sys.stderr.isatty()):
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), unit="sentence", desc="Embedding")
+    for lo in range(0, len(texts), chunk):
+        idx = order[lo:lo + chunk]
+        out[idx] = encoder.encode([texts[i] for i in idx])
+        if bar is not None:
+            bar.update(len(idx))
+        if callable(progress):
+            progress(min(lo + chunk, len(texts)), len(texts))
+    if bar is not None:
+        bar.close()
+    return out
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tuning import EVIDENCE, KIND_DEPTH, RERANK_DEPTH, WEIGHTS, pool
+from ..errors import InputError
+from ..tuning import (EVIDENCE, KIND_DEPTH, MAX_K, MAX_QUESTION_CHARS, RERANK_DEPTH, WEIGHTS,
+                      pool)
 from ..types import Hit
 from . import crossencoder, decide, fuse, kinds
 from .features import features
@@ -21,6 +23,21 @@ from .sources import Picked, RowMap, RowSource
 class Result:
     hits: list[Hit]
     answered: bool
+
+
+def clean(question: str) -> str:
+    """The question as asked, spacing folded and cut to ``tuning.MAX_QUESTION_CHARS``; an empty
+    one is refused with an example."""
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty; ask something, e.g. \"What did Galuzin say?\"")
+    return " ".join(question.split())[:MAX_QUESTION_CHARS]
+
+
+def check_k(k: int) -> int:
+    """How many hits may be asked for: a whole number from 1, at most ``tuning.MAX_K``."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a whole number of at least 1, not {k!r}")
+    return min(k, MAX_K)
 
 
 def answer(question: str, k: int, source: RowSource, encoder, reranker=None,
