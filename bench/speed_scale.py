@@ -11,7 +11,7 @@ is an article of its own (id ``<id>~v<v>``) whose sentences are the source's, ea
 Each index is written with the storage API (``qa.storage.folder.save``: the same files ``qa ingest`` writes,
 vectors given instead of embedded; speakers, ranking data and, above RANK_ALL_MAX, the search
 graph computed as ``Index.save`` computes them) and measured in a fresh process
-(``python bench/speed_scale.py --serve DIR``) through the product object: ``Index.open`` and
+(``python -m bench.speed_scale --serve DIR``) through the product object: ``Index.open`` and
 ``Index.ask`` with the ONNX int8 encoder. That process reports the time from its start to its
 first answer (cold start), each question's time from text to answer (encode + vector store +
 ranking + hits), its peak resident memory (``getrusage`` maxrss) after opening and asking every
@@ -31,8 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
 
 NOISE = 0.5  # |noise| relative to the unit vector: cosine to the source about 1/sqrt(1+0.25)
 K = 10
@@ -119,7 +118,7 @@ def prepare(folder: Path, base: np.ndarray, bbc_docs: list, n: int, model: str,
     from qa.ranking.corpusdata import CorpusData
     from qa.storage import folder as store
     from qa.tuning import RANK_ALL_MAX
-    from speed_data import CACHE
+    from bench.cache import CACHE_DIR as CACHE
 
     matrix = corpus_vectors(base, n)
     t0 = time.perf_counter()
@@ -146,10 +145,10 @@ def prepare(folder: Path, base: np.ndarray, bbc_docs: list, n: int, model: str,
 def measure(folder: Path, questions: list[str]) -> dict:
     """Run the serving process on ``folder``; its JSON report, with its cold start."""
     (folder / "questions.json").write_text(json.dumps(questions), encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:2]), HF_HUB_OFFLINE="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     started = time.time()
-    out = subprocess.run([sys.executable, __file__, "--serve", str(folder)], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "bench.speed_scale", "--serve", str(folder)],
+                         env=env, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"serving {folder} failed:\n{out.stderr[-3000:]}")
     report = json.loads(out.stdout.strip().splitlines()[-1])
@@ -255,18 +254,19 @@ def run(sizes: list[int], work: Path, reuse: bool = False) -> dict:
     """Build (or, with ``reuse``, keep) and measure an index of each size."""
     import logging
 
-    import speed_data as data
+    from bench import data
+    from bench.cache import embed_cached
     from qa.encoders import load_encoder
 
     log = logging.getLogger("bench.speed")
     encoder = load_encoder(backend="onnx-int8")
     s = data.bbc_sentences()
-    base = data.embed_cached(encoder, s.texts, "bbc")
+    base = embed_cached(encoder, s.texts, "bbc")
     bbc_docs = data.bbc_documents()
     titles = [d.title for d in bbc_docs if d.title]
     titles = [titles[i] for i in np.random.default_rng(0).choice(len(titles), 300, replace=False)]
     on_topic = data.bbc_questions() + titles  # about the corpus: BBC dev questions, headlines
-    off_topic = data.wikiqa("dev").questions  # about Wikipedia: no answer in the BBC corpus
+    off_topic = data.wikiqa_sentences("dev").questions  # about Wikipedia: no answer in the BBC corpus
     questions = on_topic + off_topic
     out = {"real_sentences": len(base), "questions": len(questions), "on_topic": len(on_topic),
            "noise": NOISE, "sizes": {}}
