@@ -22,16 +22,14 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from . import config
 from .errors import InputError, QAError
+from .tuning import COMMIT_ARTICLES, COMMIT_SECONDS  # noqa: F401  (qa/cli.py reads them here)
+from .tuning import INGEST_BATCH as BATCH
 
 if TYPE_CHECKING:  # the index (numpy, FAISS) loads when used: `qa --help` stays light
     from .index import Index
     from .types import Document
 
 log = logging.getLogger(__name__)
-
-COMMIT_ARTICLES = 500  # a commit at least every this many articles ...
-COMMIT_SECONDS = 30.0  # ... or this many seconds of embedding, whichever comes first
-BATCH = 32  # articles embedded at a time between checks
 
 
 def commit_articles() -> int:

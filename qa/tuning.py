@@ -95,6 +95,14 @@ CONTEXT_SENTENCES = 2  # neighbours on each side in Hit.context
 ENCODE_CHUNK = 256  # sentences embedded at a time when adding
 PROGRESS_BAR_MIN = 2000  # sentences to embed before a progress bar is shown on a terminal
 
+# ---- long ingests (qa/archive.py) -----------------------------------------------------------
+# A long `qa ingest` commits at least every COMMIT_ARTICLES articles or COMMIT_SECONDS of work,
+# whichever comes first (QA_COMMIT_ARTICLES, QA_COMMIT_SECONDS): each commit writes a whole
+# generation, so a crash loses at most this much ("Live archive").
+COMMIT_ARTICLES = 500
+COMMIT_SECONDS = 30.0
+INGEST_BATCH = 32  # articles embedded at a time between those checks
+
 # ---- the index folder (qa/storage/folder.py) ----------------------------------------------
 # A vectors file larger than this is not hashed whole on open: each row is checked against its
 # checksum when read (1.5 GB at 1M sentences took 1-2 s to hash).

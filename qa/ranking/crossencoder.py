@@ -12,7 +12,7 @@ from .. import config
 from ..speakers import asked_about, matches
 from ..tuning import RERANK_DEPTH, RERANK_MAX, RERANK_WEIGHT
 
-_LOADED = None
+_LOADED: dict = {}  # QA_RERANKER (None: the shipped model) -> the loaded model
 _LOAD_LOCK = threading.Lock()
 
 
@@ -24,14 +24,15 @@ def enabled(sentences: int = 0) -> bool:
 
 
 def load():
-    """The shared cross-encoder, loaded once a process."""
-    global _LOADED
+    """The configured cross-encoder (``QA_RERANKER``, else the shipped one), loaded once a
+    process."""
+    name = config.reranker()
     with _LOAD_LOCK:
-        if _LOADED is None:
+        if name not in _LOADED:
             from ..encoders.crossencoder import load_model
 
-            _LOADED = load_model()
-        return _LOADED
+            _LOADED[name] = load_model()
+        return _LOADED[name]
 
 
 def wanted(question: str, ranked: list) -> bool:
