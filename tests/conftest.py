@@ -46,5 +46,5 @@ def fake_model(monkeypatch):
 
     enc = FakeEncoder()
     monkeypatch.setenv("QA_MODEL", enc.name)
-    monkeypatch.setitem(qa.encoders._cache, enc.name, enc)
+    monkeypatch.setitem(qa.encoders.loaded, enc.name, enc)
     return enc

@@ -51,7 +51,9 @@ def backend_name() -> str:
     return value
 
 
-_cache: dict = {}  # model name (configured backend) or (name, backend) -> encoder
+# Encoders loaded in this process: model name (configured backend) or (name, backend) -> encoder.
+# Public: a caller may put its own encoder under a model name (the tests put a fake one).
+loaded: dict = {}
 
 
 def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder:
@@ -64,20 +66,20 @@ def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder
     key = name if backend is None else (name, backend)
     explicit = backend is not None or config.backend() is not None
     backend = backend or backend_name()
-    if key not in _cache:
+    if key not in loaded:
         if backend == "torch":
-            _cache[key] = _torch(name)
+            loaded[key] = _torch(name)
         else:
             try:
                 from .onnx import OnnxEncoder
 
-                _cache[key] = OnnxEncoder(name, quantize=backend == "onnx-int8")
+                loaded[key] = OnnxEncoder(name, quantize=backend == "onnx-int8")
             except (ImportError, ModelError) as e:
                 if explicit:
                     raise ModelError(f"backend {backend} cannot load {name!r}: {e}") from None
                 log.warning("ONNX backend unavailable (%s); using torch", e)
-                _cache[key] = _torch(name)
-    return _cache[key]
+                loaded[key] = _torch(name)
+    return loaded[key]
 
 
 def _torch(name: str) -> Encoder:
