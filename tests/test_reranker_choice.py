@@ -41,6 +41,30 @@ def test_qa_reranker_loads_a_cross_encoder_folder_and_the_index_uses_it(cross_en
     assert index.ask("Who scored twice?", k=2).hits
 
 
+def test_the_shipped_re_ranker_saved_as_a_cross_encoder_folder_scores_as_shipped(tmp_path,
+                                                                                   monkeypatch):
+    """The standard artifact: CrossEncoder(folder) gives the trained model's scores, and the
+    product's own int8 path agrees with it."""
+    from sentence_transformers import CrossEncoder
+
+    from qa.encoders import crossencoder
+
+    folder = crossencoder.save_folder(tmp_path / "shipped")
+    question = "When did Kishida and Biden talk?"
+    sentences = ["Kishida and Biden held online talks on January 21.",
+                 "The Japanese prime minister also stressed close contact with allies.",
+                 "Tokyo was cold."]
+    import torch
+
+    standard = np.asarray(CrossEncoder(str(folder), device="cpu").predict(
+        [(question, s) for s in sentences], activation_fn=torch.nn.Identity()))
+    shipped = crossencoder.Reranker().scores(question, sentences)
+    assert np.argmax(standard) == np.argmax(shipped)
+    assert np.corrcoef(standard, shipped)[0, 1] > 0.95
+    monkeypatch.setenv("QA_RERANKER", str(folder))
+    assert np.allclose(crossencoder.load_model().scores(question, sentences), standard, atol=1e-4)
+
+
 def test_a_folder_that_is_not_a_cross_encoder_is_refused_with_the_fix(tmp_path, monkeypatch):
     from qa.encoders.crossencoder import load_model
 

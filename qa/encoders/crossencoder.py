@@ -14,8 +14,14 @@ once, and cached like the encoder (qa/encoders/export.py). Questions then run on
 without torch. Three layers instead of six halve the cost of a question for about 0.01 of
 within-candidates MRR on WikiQA-dev (BENCHMARKS.md).
 
+The shipped model is also a standard artifact: ``save_folder`` writes it as a
+sentence-transformers ``CrossEncoder`` folder (Transformer, mean Pooling, a Dense head giving
+the score), which ``CrossEncoder(folder)`` loads anywhere with the same scores. The product keeps
+running it on its own int8 ONNX path, which is what was measured (BENCHMARKS.md).
+
 ``QA_RERANKER`` names another cross-encoder instead: any sentence-transformers ``CrossEncoder``
-folder (an ms-marco or bge re-ranker, say), run with sentence-transformers (``StCrossEncoder``).
+folder (an ms-marco or bge re-ranker, or the shipped one saved as above), run with
+sentence-transformers (``StCrossEncoder``).
 """
 from __future__ import annotations
 
@@ -162,6 +168,41 @@ class Reranker:
 
 def _export(weights: Path, out: Path) -> None:
     torch_to_onnx(build_torch_model(weights), out, "score", {0: "batch"})
+
+
+def save_folder(out: Path, weights: Path = WEIGHTS) -> Path:
+    """Write the shipped cross-encoder (the verified all-MiniLM-L6-v2 with ``weights`` applied)
+    as a sentence-transformers ``CrossEncoder`` folder at ``out``; ``out``."""
+    import shutil
+
+    import torch
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.base.modules import Dense, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    from .sbert import default_model_path
+
+    digest = sha256_file(weights)
+    if weights == WEIGHTS and digest != WEIGHTS_SHA256:
+        raise ModelError(f"{weights} has sha256 {digest[:12]}…, not the {WEIGHTS_SHA256[:12]}… it "
+                         "shipped with; reinstall newsroom-qa")
+    model = build_torch_model(weights)
+    out = Path(out)
+    staging = out / "_transformer"
+    model.bert.save_pretrained(staging)
+    tokens = default_model_path(("tokenizer.json",))
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (tokens / name).is_file():
+            shutil.copy(tokens / name, staging / name)
+    transformer = Transformer(str(staging), max_seq_length=MAX_LENGTH)
+    dim = model.bert.config.hidden_size
+    head = Dense(dim, 1, activation_function=torch.nn.Identity(), module_output_name="scores")
+    with torch.no_grad():
+        head.linear.weight.copy_(model.head.weight)
+        head.linear.bias.copy_(model.head.bias)
+    CrossEncoder(modules=[transformer, Pooling(dim, "mean"), head], device="cpu").save(str(out))
+    shutil.rmtree(staging)
+    return out
 
 
 class StCrossEncoder:
