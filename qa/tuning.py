@@ -88,6 +88,15 @@ ANSWER_THRESHOLD = 1.0
 # the benchmark's baseline.
 COSINE_THRESHOLD = 0.35
 
+# ---- the sentence encoders (qa/encoders/) ---------------------------------------------------
+MAX_SEQ_LENGTH = 256  # word pieces a sentence is cut to: news sentences are far shorter; this
+# bounds the cost of a pathological one (both backends)
+ONNX_BATCH = 32  # sentences an ONNX run takes at once (sorted by length: little padding)
+TORCH_BATCH = 64  # the same for sentence-transformers
+
+# ---- who says what (qa/speakers.py) -----------------------------------------------------------
+MAX_QUOTE_SENTENCES = 8  # a quotation left open longer than this is taken as unbalanced marks
+
 # ---- limits on input and output ----------------------------------------------------------
 MAX_K = 1000  # hits a question may ask for
 MAX_QUESTION_CHARS = 2000  # a longer question is cut (the encoder reads 256 word pieces anyway)

@@ -21,14 +21,14 @@ import numpy as np
 from .. import config
 from ..errors import ModelError
 from ..storage.files import sha256_file
+from ..tuning import MAX_SEQ_LENGTH
+from ..tuning import ONNX_BATCH as BATCH_SIZE
 from . import DEFAULT_MODEL, normalise
 from .export import cached_export, intact, torch_to_onnx
 
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 2  # bump when the export recipe changes: old cache files are then not used
-BATCH_SIZE = 32
-MAX_SEQ_LENGTH = 256  # as the sentence-transformers encoder: news sentences are far shorter
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 

@@ -14,6 +14,8 @@ import numpy as np
 
 from ..errors import ModelError
 from ..storage.files import sha256_file
+from ..tuning import MAX_SEQ_LENGTH
+from ..tuning import TORCH_BATCH as BATCH_SIZE
 from . import DEFAULT_MODEL, normalise
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,6 @@ OFFICIAL_SHA256 = {
     "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 }
-BATCH_SIZE = 64
-MAX_SEQ_LENGTH = 256  # news sentences are far shorter; this bounds the cost of a pathological one
 
 
 def default_model_path(files: tuple[str, ...] | None = None) -> Path:
