@@ -32,7 +32,9 @@ WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 1.0)
 
 def candidates(corpus: data.Corpus, encoder) -> list[dict]:
     from qa.index import Index
-    from qa.ranking.question import rank
+    from qa.ranking.features import features
+    from qa.ranking.kinds import kind
+    from qa.ranking.question import best
 
     index = Index.build(corpus.documents, encoder=encoder)
     encoder.save()
@@ -40,7 +42,9 @@ def candidates(corpus: data.Corpus, encoder) -> list[dict]:
     out = []
     for q in corpus.questions:
         query = encoder.inner.encode([q.text])[0]
-        ranked = rank(q.text, query, source, DEPTH)
+        picked = source.pick(query, None)  # the ranker's steps of qa.ranking.question.answer
+        ranked = best(features(q.text, query, kind(q.text), source, picked), picked,
+                      source.rowmap, DEPTH)
         out.append({"q": q, "texts": [source.texts[r.row] for r in ranked],
                     "score": np.array([r.score for r in ranked]),
                     "evidence": np.array([r.evidence for r in ranked])})

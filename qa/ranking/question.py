@@ -45,30 +45,32 @@ def answer(question: str, k: int, source: RowSource, encoder, reranker=None,
     """The ``k`` sentences of ``source`` that best answer ``question`` (cleaned already), best
     first, and whether any does. ``reranker``: the cross-encoder, or None to skip that stage;
     ``only``: the rows it may return (None: all)."""
-    query = np.asarray(encoder.encode([question])[0], np.float32)  # encode
-    ranked = rank(question, query, source, max(k, KIND_DEPTH, RERANK_DEPTH), only)
+    # 1. encode
+    query = np.asarray(encoder.encode([question])[0], np.float32)
+    with _one_blas_thread():
+        # 2. candidates: the rows this source ranks (all of them, or the graph's)
+        picked = source.pick(query, only)
+        if not len(picked):
+            return Result([], False)
+        # 3. features of those rows; 4. fused into scores: the best distinct rows, deep enough
+        # for the checks after
+        feats = features(question, query, kinds.kind(question), source, picked)
+        ranked = best(feats, picked, source.rowmap, max(k, KIND_DEPTH, RERANK_DEPTH))
     if not ranked:
         return Result([], False)
     first = ranked[0].row
-    ranked = kinds.rescore(question, ranked, source.texts)  # answer kind
-    # whether anything answers is the ranker's best candidate's evidence, as the kind check
-    # adjusted it, not the cross-encoder's (decide.py says why)
-    evidence = next(r.evidence for r in ranked if r.row == first)
-    if reranker is not None and crossencoder.wanted(question, ranked):  # cross-encoder
-        ranked = crossencoder.rerank(reranker, question, ranked, source.texts)
-    hits = [hit(source.rowmap, r, context) for r in ranked[:k]]  # hits
-    return Result(hits, decide.answers(evidence))  # decide
-
-
-def rank(question: str, query: np.ndarray, source: RowSource, k: int,
-         only: np.ndarray | None = None) -> list[Ranked]:
-    """The ranker alone: candidates from ``source``, their features, fused; the ``k`` best."""
-    with _one_blas_thread():
-        picked = source.pick(query, only)  # candidates
-        if not len(picked):
-            return []
-        feats = features(question, query, kinds.kind(question), source, picked)  # features
-        return best(feats, picked, source.rowmap, k)  # fuse
+    # 5. answer kind: the best KIND_DEPTH re-scored by whether they hold what is asked for
+    ranked = kinds.rescore(question, ranked, source.texts)
+    # 6. cross-encoder: the best RERANK_DEPTH re-ordered
+    if reranker is not None and crossencoder.wanted(question, ranked):
+        ranked_after = crossencoder.rerank(reranker, question, ranked, source.texts)
+    else:
+        ranked_after = ranked
+    # 7. decide from the ranker's best candidate's evidence, as the kind check adjusted it, not
+    # from the cross-encoder's order (decide.py says why)
+    answered = decide.answers(next(r.evidence for r in ranked if r.row == first))
+    # 8. hits
+    return Result([hit(source.rowmap, r, context) for r in ranked_after[:k]], answered)
 
 
 def best(feats: dict[str, np.ndarray], picked: Picked, rowmap: RowMap, k: int) -> list[Ranked]:
