@@ -226,7 +226,8 @@ class Index(Following):
                 index.save()
         """
         with self._commit_lock:
-            before = self._state
+            # a copy: settings in ``extra`` are changed in place, and come back too
+            before = self._state.derive(lazy=self._state.lazy)
             try:
                 yield self
             except BaseException:

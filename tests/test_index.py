@@ -177,3 +177,22 @@ def test_an_index_past_the_full_ranker_ranks_candidates_with_the_same_features()
     index = Index.build(DOCS, encoder=FakeEncoder(), sizes=Sizes(rank_all_max=3, candidates=1))
     hits = index.search("The striker scored twice", k=5)
     assert hits[0].text == "The striker scored twice." and {h.doc_id for h in hits} == {"c"}
+
+
+def test_a_failed_transaction_puts_back_settings_changed_in_place_too():
+    index = build()
+    index.extra["kept"] = 1
+    with pytest.raises(RuntimeError):
+        with index.transaction():
+            index.extra["kept"] = 2
+            index.remove(["a"])
+            raise RuntimeError("disk full")
+    assert index.extra == {"kept": 1} and [d.id for d in index.documents] == ["a", "b", "c"]
+
+
+def test_a_question_answers_from_the_state_it_took_while_a_change_swaps_in_a_new_one():
+    index = build()
+    before = index.state
+    index.add([Document(id="d", text="A brand new article about harbours.")])
+    assert index.state is not before and "d" not in before.docs  # the old state is untouched
+    assert index.search("harbours", k=1)[0].doc_id == "d"
