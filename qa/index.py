@@ -245,16 +245,17 @@ class Index(Following):
         question, k = clean(question), check_k(k)
         self._follow()
         state = self._state  # one consistent state to the end: later changes make a new one
-        if not len(state):
-            return Answer(question=question, hits=[], answered=False)
         prepared = state.prepared(self._dim(state))
+        sentences = len(prepared.rowmap)  # (len(state) sums over every article: not per question)
+        if not sentences:
+            return Answer(question=question, hits=[], answered=False)
         only = None
         if doc_ids is not None:
             only = prepared.rowmap.rows_of(doc_ids)
             if not len(only):
                 return Answer(question=question, hits=[], answered=False)
         result = answer(question, k, prepared.source, self.encoder,
-                        self._reranker_for(len(state)), only, CONTEXT_SENTENCES)
+                        self._reranker_for(sentences), only, CONTEXT_SENTENCES)
         return Answer(question=question, hits=result.hits, answered=result.answered)
 
     # ---- internals ----------------------------------------------------------------------

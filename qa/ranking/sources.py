@@ -14,6 +14,7 @@ features, their fusion, the checks - is the same code for every source (qa/ranki
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -57,9 +58,14 @@ class RowMap:
         d = self.docs[self.row_doc[row]]
         return d.speakers[self.row_sent[row]] if d.speakers is not None else None
 
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each article's position in ``docs``, by id."""
+        return {d.document.id: i for i, d in enumerate(self.docs)}
+
     def rows_of(self, doc_ids: Sequence[str]) -> np.ndarray:
         """The rows of the articles ``doc_ids`` (unknown ids are ignored), sorted."""
-        at = {d.document.id: i for i, d in enumerate(self.docs)}
+        at = self.positions
         parts = [np.arange(self.doc_start[at[d]], self.doc_start[at[d] + 1])
                  for d in dict.fromkeys(doc_ids) if d in at]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
@@ -73,10 +79,21 @@ class Texts:
         self.rowmap, self.rows = rowmap, rows
 
     def __getitem__(self, i: int) -> str:
-        return self.rowmap.text(int(i if self.rows is None else self.rows[i]))
+        return self._of(int(i if self.rows is None else self.rows[i]))
 
     def __len__(self) -> int:
         return len(self.rowmap) if self.rows is None else len(self.rows)
+
+    def _of(self, row: int) -> str:
+        return self.rowmap.text(row)
+
+
+class Speakers(Texts):
+    """Who says each of some rows, looked up only where asked (a question that names nobody
+    reads the few it returns)."""
+
+    def _of(self, row: int) -> str | None:
+        return self.rowmap.speaker(row)
 
 
 @dataclass(frozen=True)
@@ -171,8 +188,7 @@ class GraphCandidates:
             ok[ok] &= rm.row_doc[other[ok]] == doc[ok]
             val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
             neighbour = np.maximum(neighbour, val)
-        return Picked(cand, dense, neighbour, [rm.speaker(int(r)) for r in cand], None,
-                      Texts(rm, cand))
+        return Picked(cand, dense, neighbour, Speakers(rm, cand), None, Texts(rm, cand))
 
 
 def unique(a: np.ndarray) -> np.ndarray:
