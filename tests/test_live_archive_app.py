@@ -58,7 +58,7 @@ def test_the_chat_answers_from_a_commit_made_while_it_runs(tmp_path_factory):
                            str(home / "index"), "When will the new ferry sail?"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert info.returncode == 0, info.stderr[-2000:]
-    from qa.storage import folder as store
+    from qa import store
 
     ids = {d.document.id for d in store.load(home / "index").docs}
     assert {"wire-zeppelin", "upload/upload.txt"} <= ids
