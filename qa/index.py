@@ -306,3 +306,8 @@ def _same_folder(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return a == b
+
+
+# The old names of the question checks (qa.ranking.question.clean / check_k), for branches
+# written before they moved (issue 19 imports them from here); drop once merged.
+_check_question, _check_k = clean, check_k
