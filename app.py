@@ -29,11 +29,10 @@ from qa import render  # noqa: E402
 from qa.chat import DEFAULT_K, Conversation, reply_shown  # noqa: E402
 from qa.default import default_index  # noqa: E402
 from qa.errors import InputError, QAError  # noqa: E402
-from qa import api, export, guard, logins, uploads  # noqa: E402
+from qa import api, config, export, guard, logins, uploads  # noqa: E402
 
 log = logging.getLogger("qa.app")
 
-MAX_UPLOAD_MB = int(os.environ.get("QA_MAX_UPLOAD_MB", "20"))
 HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
@@ -194,8 +193,8 @@ def build(read_only: bool = False) -> gr.Blocks:
                     table = gr.HTML(elem_id="qa-sources", js_on_load=None)
                     if not read_only:
                         files = gr.File(label=f"Add articles (.txt .md .html .jsonl, up to "
-                                              f"{MAX_UPLOAD_MB} MB and "
-                                              f"{uploads.MAX_UPLOAD_SENTENCES:,} sentences)",
+                                              f"{config.max_upload_mb()} MB and "
+                                              f"{uploads.max_upload_sentences():,} sentences)",
                                         file_count="multiple",
                                         file_types=[".txt", ".md", ".html", ".htm", ".jsonl"],
                                         elem_id="qa-upload")
@@ -240,7 +239,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     ``auth``: ``USER:PASSWORD`` logins, with those of the ``QA_AUTH_FILE`` file. Serving beyond
     this machine (another address, or ``share``) needs logins or ``read_only``, or ``open_ok``.
     """
-    users = logins.logins(auth, os.environ.get("QA_AUTH_FILE") or None)
+    users = logins.logins(auth, config.auth_file())
     beyond = share or not guard.is_loopback(host)
     if beyond and not users and not read_only and not open_ok:
         raise InputError(f"{'a share link' if share else f'--host {host}'} opens the chat beyond "
@@ -257,7 +256,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     in_front = Middleware(guard.Guard, logins=bool(users), read_only=read_only, hosts=hosts,
                           origins=guard.extra_origins(), check=users or None)
     blocks.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
+        server_name=host, server_port=port, share=share, max_file_size=f"{config.max_upload_mb()}mb",
         css=CSS, head=render.COPY_SCRIPT, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
         app_kwargs={"middleware": [in_front], "routes": api.routes(), "docs_url": "/api/docs",
                     "openapi_url": "/api/openapi.json",

@@ -1,9 +1,11 @@
-"""An encoder wrapper that keeps every vector it computes on disk, keyed by model and text hash,
-so benchmark reruns do not re-embed the corpora (bench/cache/ is gitignored)."""
+"""The benchmarks' one embedding cache, bench/cache/ (gitignored), so reruns do not re-embed the
+corpora: ``CachedEncoder`` keeps every vector it computes, keyed by model and text hash;
+``embed_cached`` keeps a whole corpus's vectors in one file, keyed by a hash of its texts."""
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,24 @@ class CachedEncoder:
         tmp.replace(self.path)
         log.info("cached %d new vectors in %s", self._new, self.path)
         self._new = 0
+
+
+def embed_cached(encoder, texts: list[str], label: str) -> np.ndarray:
+    """``encoder.encode(texts)``, from bench/cache/ when these texts were embedded before."""
+    model_file = Path(getattr(encoder, "model_file", "")).name  # the export recipe's version
+    h = hashlib.sha256(f"{encoder.name}|{encoder.backend}|{model_file}".encode())
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\x00")
+    f = CACHE_DIR / f"{label}-{encoder.backend}-{h.hexdigest()[:16]}.npy"
+    if f.is_file():
+        return np.load(f)
+    t0 = time.perf_counter()
+    vectors = np.zeros((len(texts), encoder.dim), np.float32)
+    step = 2048
+    for lo in range(0, len(texts), step):
+        vectors[lo:lo + step] = encoder.encode(texts[lo:lo + step])
+        log.info("%s: %d/%d embedded (%.0f s)", label, min(lo + step, len(texts)), len(texts),
+                 time.perf_counter() - t0)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.save(f, vectors)
+    return vectors

@@ -1,8 +1,11 @@
-"""The benchmark sets of ../shared/bench as documents and questions."""
+"""The benchmark sets of ../shared/bench (``QA_BENCH_DATA`` elsewhere): as documents and
+questions for the product (``wikiqa``, ``bbc``), and as plain sentences for the speed benchmark
+(``bbc_sentences``, ``wikiqa_sentences``)."""
 from __future__ import annotations
 
 import csv
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +13,12 @@ from pathlib import Path
 from qa.readers import read_jsonl
 from qa.types import Document
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The shared benchmark data: ``QA_BENCH_DATA``, else ../shared/bench beside the project."""
+    return Path(os.environ.get("QA_BENCH_DATA") or ROOT.parent / "shared" / "bench")
 
 
 @dataclass
@@ -30,10 +38,10 @@ class Corpus:
     given: dict[str, list[str]] = field(default_factory=dict)  # doc id -> sentences as given
 
 
-def wikiqa(split: str = "dev", root: Path = SHARED) -> Corpus:
+def wikiqa(split: str = "dev", root: Path | None = None) -> Corpus:
     """Every DocumentID of the split is one document: its sentences as given, one a line (the
     newline keeps the given sentence boundaries), titled with DocumentTitle."""
-    path = root / "wikiqa" / f"WikiQA-{split}.tsv"
+    path = (root or data_dir()) / "wikiqa" / f"WikiQA-{split}.tsv"
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
     sentences: dict[str, dict[int, str]] = defaultdict(dict)
@@ -52,8 +60,9 @@ def wikiqa(split: str = "dev", root: Path = SHARED) -> Corpus:
     return Corpus(f"wikiqa-{split}", docs, list(asked.values()), given)
 
 
-def bbc(questions: str = "dev", root: Path = SHARED) -> Corpus:
+def bbc(questions: str = "dev", root: Path | None = None) -> Corpus:
     """All 2,225 BBC articles, read by the product's own JSONL reader, and the questions."""
+    root = root or data_dir()
     docs = read_jsonl(root / "bbc" / "articles.jsonl")
     qs = []
     with open(root / "bbc" / f"{questions}.jsonl", encoding="utf-8") as fh:
@@ -62,3 +71,65 @@ def bbc(questions: str = "dev", root: Path = SHARED) -> Corpus:
                 o = json.loads(line)
                 qs.append(Question(o["id"], o["question"], o["type"], list(o["gold"]), o["doc_id"]))
     return Corpus(f"bbc-{questions}", docs, qs)
+
+
+# ---- plain sentences, for the speed benchmark -------------------------------------------
+@dataclass
+class Sentences:
+    texts: list[str]
+    doc_ids: list[str]
+
+
+def bbc_documents() -> list:
+    """The BBC articles as the speed benchmark has always indexed them: id, text, title, source
+    BBC, straight from the JSON (``bbc()`` reads them with the product's reader instead)."""
+    docs = []
+    with open(data_dir() / "bbc" / "articles.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            docs.append(Document(id=row["id"], text=row["text"], title=row.get("title"),
+                                 source="BBC"))
+    return docs
+
+
+def bbc_sentences() -> Sentences:
+    """Every sentence of the BBC corpus, split as the index splits them."""
+    from qa.splitter import split_document
+
+    texts, ids = [], []
+    for doc in bbc_documents():
+        spans, _ = split_document(doc.text)
+        texts += [doc.text[s.start:s.end] for s in spans]
+        ids += [doc.id] * len(spans)
+    return Sentences(texts, ids)
+
+
+def bbc_questions() -> list[str]:
+    with open(data_dir() / "bbc" / "dev.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line)["question"] for line in fh if line.strip()]
+
+
+@dataclass
+class WikiQA:
+    sentences: list[str]  # every distinct sentence of the split: one corpus
+    questions: list[str]  # answerable questions only
+    gold: list[set[int]]  # per question: rows of ``sentences`` labelled 1
+
+
+def wikiqa_sentences(split: str = "dev") -> WikiQA:
+    with open(data_dir() / "wikiqa" / f"WikiQA-{split}.tsv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    row_of: dict[str, int] = {}
+    sentences: list[str] = []
+    gold: dict[str, set[int]] = defaultdict(set)
+    text_of: dict[str, str] = {}
+    for r in rows:
+        s = " ".join(r["Sentence"].split())
+        if s not in row_of:
+            row_of[s] = len(sentences)
+            sentences.append(s)
+        text_of[r["QuestionID"]] = r["Question"]
+        if r["Label"] == "1":
+            gold[r["QuestionID"]].add(row_of[s])
+    qids = [q for q in text_of if gold.get(q)]
+    return WikiQA(sentences, [text_of[q] for q in qids], [gold[q] for q in qids])

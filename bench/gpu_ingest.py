@@ -204,6 +204,7 @@ def compare() -> int:
     """Plain sentence-transformers (batch 1,024) against the product's GPU encoder in a few
     settings, alternating, on the BBC sentences: which keeps the GPU busiest."""
     import qa.encoders.sbert as sbert
+    from qa import tuning
     from qa.splitter import split_document
 
     docs = _articles()
@@ -223,7 +224,7 @@ def compare() -> int:
             if setting is None:
                 rates[name].append(_rate(plain, sentences)[0])
                 continue
-            sbert.GPU_THREADS, sbert.GPU_BATCH_SIZE, sbert.GPU_CHUNK = setting
+            tuning.GPU_THREADS, tuning.GPU_BATCH, tuning.GPU_CHUNK = setting
             rates[name].append(_rate(enc.encode, sentences)[0])
     for name, r in rates.items():
         print(f"{name}: {' / '.join(f'{x:.0f}' for x in r)} sentences/s")

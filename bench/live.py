@@ -126,13 +126,13 @@ def main() -> int:
             go = Path(tmp) / f"go-2-{rnd}"
             proc = spawn(path, 400 + 100 * rnd, 100, go, pause=0.2)
             go.touch()
-            gen = reader._base.generation
+            gen = reader.state.base.generation
             for q in questions:
                 t = time.perf_counter()
                 reader.ask(q, k=5)
                 busy.append(time.perf_counter() - t)
-                follows += reader._base.generation != gen
-                gen = reader._base.generation
+                follows += reader.state.base.generation != gen
+                gen = reader.state.base.generation
             proc.kill()
             proc.wait()
         print(f"question latency, no writer: p50 {pct(quiet, 50) * 1000:.1f} ms, p95 "
@@ -168,7 +168,7 @@ def main() -> int:
         go.touch()
         for n, line in enumerate(proc.stdout, 1):
             t_end = time.monotonic() + 5
-            while reader._base.generation != store.current_generation(path) and \
+            while reader.state.base.generation != store.current_generation(path) and \
                     time.monotonic() < t_end:  # follow each commit before the next
                 reader.search(questions[n % len(questions)], k=3)
             if n in (1, 10, args.commits // 2, args.commits):

@@ -4,8 +4,9 @@
         [--only wikiqa|bbc] [--dump FILE] [--candidates]
 
 ``--candidates`` adds a third system: the same index ranked the way indexes past
-``qa.index.RANK_ALL_MAX`` sentences are (an approximate graph's candidates ranked with the same
-features, qa/corpus.py), so the ranking a 1M-sentence index gets is measured on these questions.
+``qa.tuning.RANK_ALL_MAX`` sentences are (an approximate graph's candidates ranked with the same
+features, qa/ranking/sources.py), so the ranking a 1M-sentence index gets is measured on these
+questions.
 
 WikiQA: every DocumentID of the split in one index; BBC: all 2,225 articles in one index with the
 bbc/dev.jsonl questions. Naive baseline: the same sentences, each embedded alone, exact
@@ -15,7 +16,6 @@ bench/cache/ (keyed by model and text hash), so reruns only embed what changed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -66,13 +66,13 @@ class Product:
 
     name = "product"
 
-    def __init__(self, docs, encoder, rerank: bool = True):
+    def __init__(self, docs, encoder, rerank: bool = True, sizes=None):
         from qa.index import Index
 
-        self.index = Index.build(docs, encoder=encoder)
-        self.index._encoder = encoder.inner  # questions: the model itself, timed as in production
+        self.index = Index.build(docs, encoder=encoder, sizes=sizes)
+        self.index.encoder = encoder.inner  # questions: the model itself, timed as in production
         if not rerank:
-            self.index._reranker = False
+            self.index.rerank = False
             self.name = "ranker only"
 
     def ask(self, question: str, k: int) -> Result:
@@ -83,32 +83,17 @@ class Product:
 
 
 class Candidates(Product):
-    """The product pipeline as a large index runs it: both size thresholds set to 0 while it
-    ranks, so its 4-bit graph gives the candidates and qa.corpus.CandidateRanker ranks them."""
+    """The product pipeline as a large index runs it: both size thresholds 0 (qa.state.Sizes),
+    so its 4-bit graph gives the candidates (qa.ranking.sources.GraphCandidates); re-ranked as
+    the product is (the cross-encoder's limit is the index's real size)."""
 
     name = "product-candidates"
 
     def __init__(self, docs, encoder):
-        with _large():
-            super().__init__(docs, encoder)
-            self.index._ranker()
+        from qa.state import Sizes
 
-    def ask(self, question: str, k: int) -> Result:
-        with _large():
-            return super().ask(question, k)
-
-
-@contextlib.contextmanager
-def _large():
-    import qa.index
-    import qa.vectors
-
-    saved = qa.index.RANK_ALL_MAX, qa.vectors.FLAT_MAX
-    qa.index.RANK_ALL_MAX = qa.vectors.FLAT_MAX = 0
-    try:
-        yield
-    finally:
-        qa.index.RANK_ALL_MAX, qa.vectors.FLAT_MAX = saved
+        super().__init__(docs, encoder, sizes=Sizes(rank_all_max=0, flat_max=0))
+        self.index.row_source()  # prepared before questions are timed
 
 
 def evaluate(system, corpus: data.Corpus, dump: list | None = None) -> dict:

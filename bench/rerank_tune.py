@@ -1,11 +1,11 @@
-"""Choose how the cross-encoder re-ranker (qa/rerank.py) combines with the ranker, on dev sets.
+"""Choose how the cross-encoder re-ranker (qa/ranking/crossencoder.py) combines with the ranker, on dev sets.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.rerank_tune [--weights FILE]
 
 For every WikiQA-dev and BBC-dev question the product's ranker gives its top ``DEPTH`` candidates
 once (score, evidence, text); the cross-encoder scores each (question, candidate) pair once; then
 every combination of depth and weight is scored offline with the benchmark's rules. Prints three
-tables: the answer-kind check (qa/fit.py: how deep, what weight) with the re-ranker after it as the
+tables: the answer-kind check (qa/ranking/kinds.py: how deep, what weight) with the re-ranker after it as the
 product runs them; depth and weight of the re-ranker alone; abstention rules.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from bench import data
 from bench.cache import CachedEncoder
 from bench.score import Tally, first_rank, recall
-from qa.hashing import sha256_file
+from qa.storage.files import sha256_file
 
 CACHE = Path(__file__).resolve().parent / "cache"
 
@@ -32,16 +32,20 @@ WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 1.0)
 
 def candidates(corpus: data.Corpus, encoder) -> list[dict]:
     from qa.index import Index
+    from qa.ranking.features import features
+    from qa.ranking.kinds import kind
+    from qa.ranking.question import best
 
     index = Index.build(corpus.documents, encoder=encoder)
     encoder.save()
-    index._encoder = encoder.inner
-    ranker, _, _ = index._ranker()
+    source = index.row_source()
     out = []
     for q in corpus.questions:
         query = encoder.inner.encode([q.text])[0]
-        ranked = ranker.search(q.text, query, DEPTH)
-        out.append({"q": q, "texts": [ranker.texts[r.row] for r in ranked],
+        picked = source.pick(query, None)  # the ranker's steps of qa.ranking.question.answer
+        ranked = best(features(q.text, query, kind(q.text), source, picked), picked,
+                      source.rowmap, DEPTH)
+        out.append({"q": q, "texts": [source.texts[r.row] for r in ranked],
                     "score": np.array([r.score for r in ranked]),
                     "evidence": np.array([r.evidence for r in ranked])})
     return out
@@ -53,15 +57,15 @@ def prob(x):
 
 def reranked(depth: int, w: float):
     """The order of a question's candidates once the top ``depth`` are re-ranked as
-    ``qa.rerank.rerank`` does: ranker score + ``w`` x the cross-encoder's probability (``fitted``
+    ``qa.ranking.crossencoder.rerank`` does: ranker score + ``w`` x the cross-encoder's probability (``fitted``
     with no answer-kind weight)."""
     return fitted(DEPTH, 0.0, depth, w)
 
 
 def fitted(fit_depth: int, f: float, depth: int, w: float):
-    """The order once the answer-kind check (qa/fit.py) re-scores the top ``fit_depth`` with
+    """The order once the answer-kind check (qa/ranking/kinds.py) re-scores the top ``fit_depth`` with
     weight ``f`` and the top ``depth`` of that order are re-ranked with weight ``w``, as
-    ``qa.index.Index`` does."""
+    ``qa.ranking.question.answer`` does."""
     def order_of(c):
         n = len(c["texts"])
         m = min(fit_depth, n)
@@ -97,8 +101,11 @@ def metrics(cands: list[dict], order_of, answered_of) -> dict:
 
 
 def main() -> None:
-    from qa import fit, rerank
+    from bench.rerank_training import score_pairs_torch
+    from qa.encoders import crossencoder as rerank
     from qa.encoders import load_encoder
+    from qa.ranking import kinds as fit
+    from qa.tuning import RERANK_DEPTH
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", default=str(rerank.WEIGHTS))
@@ -109,7 +116,7 @@ def main() -> None:
     encoder = CachedEncoder(load_encoder())
     if args.torch:
         model = rerank.build_torch_model(Path(args.weights))
-        score = lambda q, texts: rerank.score_pairs_torch(model, q, texts)  # noqa: E731
+        score = lambda q, texts: score_pairs_torch(model, q, texts)  # noqa: E731
     else:
         scorer = rerank.Reranker(Path(args.weights), "")
         score = scorer.scores
@@ -145,7 +152,7 @@ def main() -> None:
           "hit@5 | context hit@1 | hit@5 | quote recall |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for fd, f, w in itertools.product((10, 15, 20, 30), (0.0, 0.1, 0.15, 0.2, 0.3), (0.15, 0.2, 0.3)):
-        res = {name: metrics(cs, fitted(fd, f, rerank.DEPTH, w), answered)
+        res = {name: metrics(cs, fitted(fd, f, RERANK_DEPTH, w), answered)
                for name, cs in cands.items()}
         wq, bb = res["wikiqa-dev"], res["bbc-dev"]
         print(f"| {fd} | {f} | {w} | {wq['all']['mrr@10']:.3f} | {wq['all']['hit@1']:.3f} | "

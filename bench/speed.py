@@ -1,13 +1,14 @@
 """Speed and scale benchmark: ingest throughput, answer quality per backend, re-ingest, query
 latency / recall / memory at 10k, 100k and 1M sentences, and cold start.
 
-    python bench/speed.py                 # everything (about 15-25 minutes on 2 shared cores)
-    python bench/speed.py ingest quality  # some parts: ingest quality reingest scale coldstart
+    python -m bench.speed                 # everything (about 15-25 minutes on 2 shared cores)
+    python -m bench.speed ingest quality  # some parts: ingest quality reingest scale coldstart
 
 Every speed figure is printed both absolute (this machine, this run) and as a ratio to plain
 sentence-transformers/torch measured in the same run, interleaved on the same sentences, since
 absolute figures on a shared machine move with its load. Results go to bench/results/speed.json
-and the plot to bench/results/speed.png (or --plot PATH).
+and the plot to bench/results/speed.png (or --plot PATH; skipped, with a line saying so, where
+matplotlib is not installed).
 """
 from __future__ import annotations
 
@@ -22,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import speed_data as data  # noqa: E402
-import speed_scale as scale  # noqa: E402
+from bench import data
+from bench import speed_scale as scale
+from bench.cache import CACHE_DIR, embed_cached
 
 RESULTS = data.ROOT / "bench" / "results"
 log = logging.getLogger("bench.speed")
@@ -78,13 +77,13 @@ def mrr_at_10(sentence_vecs: np.ndarray, question_vecs: np.ndarray, gold: list[s
 def bench_quality(backends: list[str], split: str = "dev") -> dict:
     """MRR@10 on WikiQA (every distinct sentence of the split is one corpus; answerable
     questions), exact search, per backend. Tune on dev; test is for reporting only."""
-    wq = data.wikiqa(split)
+    wq = data.wikiqa_sentences(split)
     out = {"split": split, "questions": len(wq.questions), "sentences": len(wq.sentences),
            "mrr10": {}}
     for b in ["torch"] + backends:
         e = encoder(b)
         questions = np.concatenate([e.encode([q]) for q in wq.questions])  # one at a time, as asked
-        out["mrr10"][b] = mrr_at_10(data.embed_cached(e, wq.sentences, f"wikiqa-{split}"),
+        out["mrr10"][b] = mrr_at_10(embed_cached(e, wq.sentences, f"wikiqa-{split}"),
                                     questions, wq.gold)
     out["delta"] = {b: out["mrr10"][b] - out["mrr10"]["torch"] for b in backends}
     return out
@@ -109,7 +108,7 @@ class LookupEncoder:
 def bbc_lookup() -> LookupEncoder:
     s = data.bbc_sentences()
     e = encoder("onnx-int8")
-    return LookupEncoder(s.texts, data.embed_cached(e, s.texts, "bbc"), e.name)
+    return LookupEncoder(s.texts, embed_cached(e, s.texts, "bbc"), e.name)
 
 
 def bench_reingest(tmp: Path) -> dict:
@@ -284,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="sentences per index; 0 = the BBC corpus as it is")
     p.add_argument("--split", default="dev", choices=["dev", "test"], help="WikiQA split for quality")
     p.add_argument("--plot", type=Path, default=RESULTS / "speed.png")
-    p.add_argument("--work", type=Path, default=data.CACHE / "speed")
+    p.add_argument("--work", type=Path, default=CACHE_DIR / "speed")
     p.add_argument("--reuse", action="store_true",
                    help="scale: measure indexes written by an earlier run instead of rewriting")
     args = p.parse_args(argv)
@@ -308,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     if "scale" in parts:
         results["scale"] = bench_scale([int(x) for x in args.sizes.split(",")], args.work,
                                        args.reuse)
-        plot(results["scale"], args.plot)
+        result_file.write_text(json.dumps(results, indent=1))  # kept if plotting fails
+        try:
+            plot(results["scale"], args.plot)
+        except ImportError as e:
+            log.info("no plot (%s)", e)
     if "coldstart" in parts:
         results["coldstart"] = bench_coldstart(args.work)
     results["machine"]["load_avg_end"] = os.getloadavg()

@@ -8,10 +8,10 @@ renormalised (cosine about 0.89 to its source, a near-paraphrase). Variant copy 
 is an article of its own (id ``<id>~v<v>``) whose sentences are the source's, each tagged
 ``[variant v]``. The benchmark prints this.
 
-Each index is written with the store API (``qa.store.save``: the same files ``qa ingest`` writes,
+Each index is written with the storage API (``qa.storage.folder.save``: the same files ``qa ingest`` writes,
 vectors given instead of embedded; speakers, ranking data and, above RANK_ALL_MAX, the search
 graph computed as ``Index.save`` computes them) and measured in a fresh process
-(``python bench/speed_scale.py --serve DIR``) through the product object: ``Index.open`` and
+(``python -m bench.speed_scale --serve DIR``) through the product object: ``Index.open`` and
 ``Index.ask`` with the ONNX int8 encoder. That process reports the time from its start to its
 first answer (cold start), each question's time from text to answer (encode + vector store +
 ranking + hits), its peak resident memory (``getrusage`` maxrss) after opening and asking every
@@ -31,8 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
 
 NOISE = 0.5  # |noise| relative to the unit vector: cosine to the source about 1/sqrt(1+0.25)
 K = 10
@@ -56,11 +55,12 @@ def corpus_vectors(base: np.ndarray, n: int, seed: int = 7) -> np.ndarray:
 def cached_graph(matrix: np.ndarray, cache: Path):
     """The vector store over ``matrix`` as ``VectorStore.build`` makes it, kept in ``cache`` (a
     1M-sentence graph takes 10-15 minutes to build here); (store, build seconds)."""
-    from qa import vectors
+    from qa import tuning
+    from qa.storage import vectors
 
     kind = vectors.choose_kind(len(matrix))
     h = hashlib.sha256(matrix[:: max(1, len(matrix) // 1000)].tobytes()).hexdigest()[:12]
-    name = f"graph-{kind}-{len(matrix)}-M{vectors.HNSW_M}-efc{vectors.EF_CONSTRUCTION}-{h}"
+    name = f"graph-{kind}-{len(matrix)}-M{tuning.HNSW_M}-efc{tuning.EF_CONSTRUCTION}-{h}"
     f, meta = cache / f"{name}.faiss", cache / f"{name}.json"
     if f.is_file() and meta.is_file():
         return vectors.VectorStore.load(f, exact=matrix), json.loads(meta.read_text())["build_s"]
@@ -80,7 +80,7 @@ def stored_docs(bbc_docs: list, n: int) -> list:
     from qa.index import content_hash
     from qa.speakers import attribute
     from qa.splitter import split_document
-    from qa.store import StoredDoc
+    from qa.storage.stored import StoredDoc
     from qa.types import Document, Span
 
     split = []
@@ -115,10 +115,10 @@ def stored_docs(bbc_docs: list, n: int) -> list:
 def prepare(folder: Path, base: np.ndarray, bbc_docs: list, n: int, model: str,
             backend: str) -> tuple[dict, np.ndarray]:
     """Write a qa index of ``n`` sentences to ``folder``; (figures, its vectors)."""
-    from qa import store
-    from qa.corpus import CorpusData
-    from qa.index import RANK_ALL_MAX
-    from speed_data import CACHE
+    from qa.ranking.corpusdata import CorpusData
+    from qa.storage import folder as store
+    from qa.tuning import RANK_ALL_MAX
+    from bench.cache import CACHE_DIR as CACHE
 
     matrix = corpus_vectors(base, n)
     t0 = time.perf_counter()
@@ -129,7 +129,7 @@ def prepare(folder: Path, base: np.ndarray, bbc_docs: list, n: int, model: str,
     if n > RANK_ALL_MAX:
         search, built["build_s"] = cached_graph(matrix, CACHE / "graphs")
         t0 = time.perf_counter()
-        side = CorpusData.build(docs, matrix, matrix.shape[1]).to_files()
+        side = CorpusData.build(docs, matrix, matrix.shape[1], postings=True).to_files()
         built["rank_data_s"] = time.perf_counter() - t0
         built["kind"] = search.kind
     t0 = time.perf_counter()
@@ -145,10 +145,10 @@ def prepare(folder: Path, base: np.ndarray, bbc_docs: list, n: int, model: str,
 def measure(folder: Path, questions: list[str]) -> dict:
     """Run the serving process on ``folder``; its JSON report, with its cold start."""
     (folder / "questions.json").write_text(json.dumps(questions), encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path[:2]), HF_HUB_OFFLINE="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     started = time.time()
-    out = subprocess.run([sys.executable, __file__, "--serve", str(folder)], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "bench.speed_scale", "--serve", str(folder)],
+                         env=env, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"serving {folder} failed:\n{out.stderr[-3000:]}")
     report = json.loads(out.stdout.strip().splitlines()[-1])
@@ -192,9 +192,9 @@ def serve(folder: Path) -> dict:
     """In a fresh process: open the index, answer every question (twice: the second time
     interleaved with the vector stage alone, the baseline)."""
     from qa import Index
-    from qa.corpus import CANDIDATES
     from qa.encoders import load_encoder
-    from qa.vectors import VectorStore
+    from qa.storage.vectors import VectorStore
+    from qa.tuning import CANDIDATES
 
     questions = json.loads((folder / "questions.json").read_text(encoding="utf-8"))
     encoder = load_encoder()  # the configured encoder (ONNX int8), as Index.open would load it
@@ -212,8 +212,8 @@ def serve(folder: Path) -> dict:
     peak = _peak_mb()
     rss = _rss_mb()
     # the baseline, not counted in the memory above: the nearest 10 by the vector store alone
-    store = index._rows()[0] if len(index) > _rank_all_max() else \
-        VectorStore.build(index._matrix(), kind="flat")
+    store = index.vector_store() if len(index) > _rank_all_max() else \
+        VectorStore.build(index.row_source().matrix, kind="flat")
     got = np.full((len(questions), K), -1, np.int64)
     cand = np.full((len(questions), CANDIDATES), -1, np.int64)
     vectors = np.zeros((len(questions), store.dim), np.float32)
@@ -245,7 +245,7 @@ def serve(folder: Path) -> dict:
 
 
 def _rank_all_max() -> int:
-    from qa.index import RANK_ALL_MAX
+    from qa.tuning import RANK_ALL_MAX
 
     return RANK_ALL_MAX
 
@@ -254,18 +254,19 @@ def run(sizes: list[int], work: Path, reuse: bool = False) -> dict:
     """Build (or, with ``reuse``, keep) and measure an index of each size."""
     import logging
 
-    import speed_data as data
+    from bench import data
+    from bench.cache import embed_cached
     from qa.encoders import load_encoder
 
     log = logging.getLogger("bench.speed")
     encoder = load_encoder(backend="onnx-int8")
     s = data.bbc_sentences()
-    base = data.embed_cached(encoder, s.texts, "bbc")
+    base = embed_cached(encoder, s.texts, "bbc")
     bbc_docs = data.bbc_documents()
     titles = [d.title for d in bbc_docs if d.title]
     titles = [titles[i] for i in np.random.default_rng(0).choice(len(titles), 300, replace=False)]
     on_topic = data.bbc_questions() + titles  # about the corpus: BBC dev questions, headlines
-    off_topic = data.wikiqa("dev").questions  # about Wikipedia: no answer in the BBC corpus
+    off_topic = data.wikiqa_sentences("dev").questions  # about Wikipedia: no answer in the BBC corpus
     questions = on_topic + off_topic
     out = {"real_sentences": len(base), "questions": len(questions), "on_topic": len(on_topic),
            "noise": NOISE, "sizes": {}}

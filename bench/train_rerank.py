@@ -1,4 +1,4 @@
-"""Train the answer re-ranker (qa/rerank.py) on the benchmark's training splits, here, on a CPU.
+"""Train the answer re-ranker (qa/encoders/crossencoder.py) on the benchmark's training splits, here, on a CPU.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_rerank [--epochs 2] [--out FILE]
 
@@ -86,7 +86,7 @@ def _capped(cands: list[tuple[str, int]], negatives: int) -> list[tuple[str, int
 
 
 def mrr(model, groups: list[Group]) -> float:
-    from qa.rerank import score_pairs_torch
+    from bench.rerank_training import score_pairs_torch
 
     total, n = 0.0, 0
     for q, cands in groups:
@@ -102,7 +102,8 @@ def mrr(model, groups: list[Group]) -> float:
 def main() -> None:
     import torch
 
-    from qa import rerank
+    from bench import rerank_training as training
+    from qa.encoders import crossencoder as rerank
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=2)
@@ -136,7 +137,7 @@ def main() -> None:
     log.info("train: %d questions, %d pairs (%d answers)", len(train),
              sum(len(c) for _, c in train), sum(l for _, c in train for _, l in c))
     model = rerank.build_torch_model(layers=args.layers, keep=args.keep)
-    trained = rerank.trained_parameters(model)
+    trained = training.trained_parameters(model)
     head_params = list(model.head.parameters())
     body = [p for n, p in trained if not n.startswith("head.")]
     opt = torch.optim.AdamW([{"params": body, "lr": args.lr},
@@ -155,7 +156,7 @@ def main() -> None:
             batch.append((q, cands))
             if sum(len(c) for _, c in batch) < args.batch and qi + 1 < len(train):
                 continue
-            loss = rerank.loss(model, batch)
+            loss = training.loss(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
             opt.step()
@@ -171,7 +172,7 @@ def main() -> None:
         model.eval()
         for name, groups in dev.items():
             log.info("after epoch %d: %s MRR %.4f", epoch + 1, name, mrr(model, groups))
-        rerank.save_trained(model, Path(args.out))
+        training.save_trained(model, Path(args.out))
         log.info("saved %s", args.out)
 
 

@@ -1,9 +1,11 @@
-"""Grid search of the ranking weights (qa.rank.WEIGHTS) on the dev sets only.
+"""Grid search of the ranking weights (qa.tuning.WEIGHTS) on the dev sets only.
 
     PYTHONPATH=. /work/main/.venv/bin/python -m bench.tune
 
 Every question's features are computed once over candidate sentences (the union of the best few
 hundred by each feature); each weight combination is then scored for all questions at once.
+(BM25 of the sentence itself, "lex", was in the grid until it weighed 0 at every best point: it
+is no longer a feature; BENCHMARKS.md keeps those runs.)
 """
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ from bench import data
 from bench.cache import CachedEncoder
 from bench.score import norm
 
-FEATURES = ["dense", "doc", "neighbour", "lex", "doc_lex", "title_lex", "speaker", "lead",
+FEATURES = ["dense", "doc", "neighbour", "doc_lex", "title_lex", "speaker", "lead",
             "answer_type", "doc_bm25"]
-# Around the chosen weights (qa.rank.WEIGHTS); wider grids were run while developing (BENCHMARKS.md).
-GRID = {"dense": [1.0], "doc": [0.25, 0.5, 0.75], "neighbour": [0.2, 0.3], "lex": [0.0, 0.1],
+# Around the chosen weights (qa.tuning.WEIGHTS); wider grids were run while developing (BENCHMARKS.md).
+GRID = {"dense": [1.0], "doc": [0.25, 0.5, 0.75], "neighbour": [0.2, 0.3],
         "doc_lex": [0.6, 0.8, 1.0], "title_lex": [0.0, 0.2], "speaker": [1.0], "lead": [0.05, 0.1],
         "answer_type": [0.1, 0.15], "doc_bm25": [0.0]}
 CANDIDATES = 300
@@ -29,18 +31,20 @@ CANDIDATES = 300
 
 def prepare(corpus: data.Corpus, encoder) -> list[dict]:
     from qa.index import Index
+    from qa.ranking.features import features
+    from qa.ranking.kinds import kind
 
     index = Index.build(corpus.documents, encoder=encoder)
     encoder.save()
-    ranker = index._ranker()[0]
-    normed = [norm(t) for t in ranker.texts]
+    source = index.row_source()  # every row in memory: features of every sentence
+    normed = [norm(t) for t in source.texts]
     qvecs = encoder.encode([q.text for q in corpus.questions])
     encoder.save()
     out = []
     for q, qv in zip(corpus.questions, qvecs):
-        feats = ranker.features(q.text, qv)
+        feats = features(q.text, qv, kind(q.text), source, source.pick(qv, None))
         cand = set()
-        for f in ("dense", "lex", "doc", "doc_lex", "speaker"):
+        for f in ("dense", "doc", "doc_lex", "speaker"):
             cand.update(np.argsort(-feats[f])[:CANDIDATES].tolist())
         cand = np.array(sorted(cand))
         gold = [norm(g) for g in q.gold]
@@ -80,9 +84,9 @@ def evaluate(prepared: list[dict], W: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def top_scores(prepared: list[dict], w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(evidence (qa.rank.EVIDENCE) of each question's best sentence under weights ``w``,
+    """(evidence (qa.tuning.EVIDENCE) of each question's best sentence under weights ``w``,
     whether the question is answerable)."""
-    from qa.rank import EVIDENCE
+    from qa.tuning import EVIDENCE
 
     e = np.array([EVIDENCE.get(f, 0.0) for f in FEATURES], np.float32)
     return (np.array([float(p["F"][int((p["F"] @ w).argmax())] @ e) for p in prepared]),

@@ -13,7 +13,6 @@ skipped. It uses watchfiles (inotify on Linux); Ctrl-C stops it between commits.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -21,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from . import config
 from .errors import InputError, QAError
+from .tuning import COMMIT_ARTICLES, COMMIT_SECONDS  # noqa: F401  (qa/cli.py reads them here)
+from .tuning import INGEST_BATCH as BATCH
 
 if TYPE_CHECKING:  # the index (numpy, FAISS) loads when used: `qa --help` stays light
     from .index import Index
@@ -29,17 +31,13 @@ if TYPE_CHECKING:  # the index (numpy, FAISS) loads when used: `qa --help` stays
 
 log = logging.getLogger(__name__)
 
-COMMIT_ARTICLES = 500  # a commit at least every this many articles ...
-COMMIT_SECONDS = 30.0  # ... or this many seconds of embedding, whichever comes first
-BATCH = 32  # articles embedded at a time between checks
-
 
 def commit_articles() -> int:
-    return max(1, int(os.environ.get("QA_COMMIT_ARTICLES") or COMMIT_ARTICLES))
+    return config.commit_articles(COMMIT_ARTICLES)
 
 
 def commit_seconds() -> float:
-    return float(os.environ.get("QA_COMMIT_SECONDS") or COMMIT_SECONDS)
+    return config.commit_seconds(COMMIT_SECONDS)
 
 
 @dataclass

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from pathlib import Path
 
-from . import store
+from . import config
+from .storage import folder as store
 from .encoders import model_name
 from .errors import IndexFileError, QAError
 from .index import Index
@@ -29,18 +29,18 @@ _index: Index | None = None
 def home() -> Path:
     """Project folder holding ``seeds/`` and ``index/``: ``QA_HOME``, else the checkout this
     package lives in, else the current folder."""
-    if os.environ.get("QA_HOME"):
-        return Path(os.environ["QA_HOME"])
+    if config.home() is not None:
+        return config.home()
     checkout = Path(__file__).resolve().parent.parent
     return checkout if (checkout / "seeds").is_dir() else Path.cwd()
 
 
 def seeds_dir() -> Path:
-    return Path(os.environ.get("QA_SEEDS") or home() / "seeds")
+    return config.folder("QA_SEEDS") or home() / "seeds"
 
 
 def index_dir() -> Path:
-    return Path(os.environ.get("QA_INDEX") or home() / "index")
+    return config.folder("QA_INDEX") or home() / "index"
 
 
 def seed_files(folder: Path) -> list[Path]:

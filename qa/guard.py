@@ -16,10 +16,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
+
+from . import config
 
 # Not logged in: the login page and the framework files it is built from, nothing else.
 _ANONYMOUS_GET = re.compile(r"/(?:|favicon\.ico|theme\.css|robots\.txt|manifest\.json|logout"
@@ -43,7 +44,7 @@ def is_loopback(host: str) -> bool:
 
 def extra_origins() -> frozenset[str]:
     return frozenset(o.strip().rstrip("/").lower()
-                     for o in os.environ.get("QA_ORIGINS", "").split(",") if o.strip())
+                     for o in config.origins())
 
 
 class Guard:

@@ -21,7 +21,13 @@ from .types import Document
 log = logging.getLogger(__name__)
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
-MAX_ARTICLE_BYTES = int(os.environ.get("QA_MAX_ARTICLE_MB", "20")) * 1024 * 1024
+MAX_ARTICLE_BYTES = 20 << 20  # the default; QA_MAX_ARTICLE_MB (read when used) sets another
+
+
+def max_article_bytes() -> int:
+    from . import config
+
+    return config.max_article_bytes(MAX_ARTICLE_BYTES)
 
 
 @dataclass
@@ -92,8 +98,8 @@ def decode(path: Path, data: bytes | None = None) -> str:
     charset-normalizer finds, with a warning. Binary (and oversized) files are refused."""
     if data is None:
         size = path.stat().st_size
-        if size > MAX_ARTICLE_BYTES:
-            raise InputError(f"{size / 1e6:.0f} MB is over the {MAX_ARTICLE_BYTES // 2**20} MB limit "
+        if size > max_article_bytes():
+            raise InputError(f"{size / 1e6:.0f} MB is over the {max_article_bytes() // 2**20} MB limit "
                              "for one article; split it, or use .jsonl for many articles, or raise "
                              "QA_MAX_ARTICLE_MB", path=str(path))
         data = path.read_bytes()
@@ -250,8 +256,8 @@ def _jsonl_document(raw: bytes, path: Path, lineno: int) -> Document:
     def bad(msg: str) -> InputError:
         return InputError(msg, path=str(path), line=lineno)
 
-    if len(raw) > MAX_ARTICLE_BYTES:
-        raise bad(f"line is over the {MAX_ARTICLE_BYTES // 2**20} MB limit for one article")
+    if len(raw) > max_article_bytes():
+        raise bad(f"line is over the {max_article_bytes() // 2**20} MB limit for one article")
     try:
         obj = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:

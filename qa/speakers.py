@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .tuning import MAX_QUOTE_SENTENCES
+
 VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warned|"
          "warns|explained|explains|continued|claimed|argued|argues|stressed|stresses|"
          "insisted|insists|complained|criticised|criticized|lamented|speculated|replied|admitted|"
@@ -24,7 +26,6 @@ VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warn
          "announced|declared|predicted|acknowledged|confirmed|denied|agreed|wrote|writes|"
          "maintained|observed|reckons|thinks|believed|cautioned|added that|went on")
 _VERB = re.compile(rf"\b(?:{VERBS})\b")
-MAX_QUOTE_SENTENCES = 8  # a quotation left open longer than this is taken as unbalanced marks
 _QUOTE_OPEN = "“"
 _QUOTE_CLOSE = "”"
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "prof", "professor", "dame"}

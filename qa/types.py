@@ -52,7 +52,7 @@ class Hit:
     source: str | None = None
     url: str | None = None
     speaker: str | None = None
-    evidence: float | None = None  # how well it answers at all (qa.answer.decide); None: unknown
+    evidence: float | None = None  # how well it answers at all (qa.ranking.decide); None: unknown
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

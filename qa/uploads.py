@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import config
 from .default import home
 from .errors import InputError, QAError
 from .hashing import sha256_file
@@ -38,13 +39,21 @@ log = logging.getLogger(__name__)
 
 MAX_NAME = 100
 PREFIX = "upload/"  # every uploaded article's id starts with it
-MAX_UPLOAD_SENTENCES = int(os.environ.get("QA_MAX_UPLOAD_SENTENCES", "20000"))
-MAX_SENTENCE_CHARS = int(os.environ.get("QA_MAX_SENTENCE_CHARS", "10000"))
+MAX_UPLOAD_SENTENCES = 20_000  # defaults; QA_MAX_UPLOAD_SENTENCES / QA_MAX_SENTENCE_CHARS
+MAX_SENTENCE_CHARS = 10_000  # (read when used) set others
+
+
+def max_upload_sentences() -> int:
+    return config.max_upload_sentences(MAX_UPLOAD_SENTENCES)
+
+
+def max_sentence_chars() -> int:
+    return config.max_sentence_chars(MAX_SENTENCE_CHARS)
 _changes = threading.Lock()  # one change to the shared index at a time
 
 
 def uploads_dir() -> Path:
-    return Path(os.environ.get("QA_UPLOADS") or home() / "uploads")
+    return config.folder("QA_UPLOADS") or home() / "uploads"
 
 
 def safe_name(name: str) -> str:
@@ -136,7 +145,7 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
     folder = (folder or uploads_dir()).resolve()
     report = UploadReport()
     docs, kept_files, new_files = [], [], []
-    budget = MAX_UPLOAD_SENTENCES
+    budget = max_upload_sentences()
     for src, name in files:
         if Path(safe_name(name)).suffix.lower() not in SUFFIXES:
             report.errors.append(f"{safe_name(name)}: unsupported file type; use .txt, .md, "
@@ -206,14 +215,14 @@ def _check_sentences(doc: Document, budget: int) -> int:
                 if not real:
                     continue
                 length = real[-1].offset + len(real[-1].value) - real[0].offset
-                if length > MAX_SENTENCE_CHARS:
+                if length > max_sentence_chars():
                     raise InputError(f"article {doc.id!r}: sentence {count + 1} is {length:,} "
-                                     f"characters long, over the {MAX_SENTENCE_CHARS:,} an upload "
+                                     f"characters long, over the {max_sentence_chars():,} an upload "
                                      "may hold (QA_MAX_SENTENCE_CHARS); split it, or add the "
                                      "file with `qa ingest`")
                 count += 1
                 if count > budget:
-                    raise InputError(f"over the {MAX_UPLOAD_SENTENCES:,} sentences one upload may "
+                    raise InputError(f"over the {max_upload_sentences():,} sentences one upload may "
                                      f"hold (QA_MAX_UPLOAD_SENTENCES), at article {doc.id!r}; "
                                      "upload fewer files at a time, or add them with `qa ingest`")
     return count

@@ -14,8 +14,8 @@ SEED = ROOT / "seeds" / "000_ad6409121addf6a1.txt"
 
 @pytest.fixture(autouse=True)
 def _rerank_only_with_the_real_model(request, monkeypatch):
-    """The cross-encoder re-ranker (qa/rerank.py) is a real model: tests with a fake encoder
-    rank without it; `slow` and `browser` tests run the product as shipped."""
+    """The cross-encoder re-ranker (qa/encoders/crossencoder.py) is a real model: tests with a
+    fake encoder rank without it; `slow` and `browser` tests run the product as shipped."""
     if not any(request.node.get_closest_marker(m) for m in ("slow", "browser", "stress")):
         monkeypatch.setenv("QA_RERANK", "0")
 
@@ -46,5 +46,5 @@ def fake_model(monkeypatch):
 
     enc = FakeEncoder()
     monkeypatch.setenv("QA_MODEL", enc.name)
-    monkeypatch.setitem(qa.encoders._cache, enc.name, enc)
+    monkeypatch.setitem(qa.encoders.loaded, enc.name, enc)
     return enc

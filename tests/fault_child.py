@@ -46,7 +46,7 @@ def state_docs(k: int):
 
 def _crash_after(n: int) -> None:
     """SIGKILL this process at the ``n``th file-system step of a save (0 = the first)."""
-    from qa import store
+    from qa.storage import writing
 
     count = iter(range(10**9))
 
@@ -64,9 +64,9 @@ def _crash_after(n: int) -> None:
 
     for name in ("replace", "fsync", "mkdir"):
         setattr(os, name, step(name, getattr(os, name)))
-    store._write = step("_write", store._write)
-    store.shutil.rmtree = step("rmtree", store.shutil.rmtree)
-    store.tempfile.mkdtemp = step("mkdtemp", store.tempfile.mkdtemp)
+    writing.write_durably = step("_write", writing.write_durably)
+    writing.shutil.rmtree = step("rmtree", writing.shutil.rmtree)
+    writing.tempfile.mkdtemp = step("mkdtemp", writing.tempfile.mkdtemp)
 
 
 def main(argv=None) -> int:

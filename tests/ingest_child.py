@@ -28,7 +28,7 @@ def main() -> int:
 
     encoder = SlowFake()
     os.environ["QA_MODEL"] = encoder.name
-    qa.encoders._cache[encoder.name] = encoder
+    qa.encoders.loaded[encoder.name] = encoder
     return qa_main(sys.argv[1:])
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.lexical import BM25, Postings, terms
-from qa.vectors import RawRows, RowBlocks
+from qa.ranking.lexical import BM25, Postings, terms
+from qa.storage.rows import RawRows, RowBlocks
 
 TEXTS = ["The central bank raised interest rates again.", "Rates rose; the bank said so.",
          "A striker scored twice for the club.", "", "Bank bank bank holiday traffic.",

@@ -181,7 +181,7 @@ def test_a_damaged_index_is_rebuilt_by_the_advised_command(saved, tmp_path, monk
     article = tmp_path / "harbour.txt"
     article.write_text("Harbour\n\n" + DOCS[0].text, encoding="utf-8")
     monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
-    monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
+    monkeypatch.setitem(encoders.loaded, "fake-bag-of-words", FakeEncoder())
     assert main(["ingest", "--rebuild", "--index", str(saved), str(article)]) == 0
     index = Index.open(saved, encoder=FakeEncoder())
     assert [d.id for d in index.documents] == ["harbour.txt"]
@@ -193,7 +193,7 @@ def test_a_damaged_default_index_is_kept_aside_not_overwritten(isolated_home, mo
     from qa import default, encoders
 
     monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
-    monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
+    monkeypatch.setitem(encoders.loaded, "fake-bag-of-words", FakeEncoder())
     (isolated_home / "seeds" / "a.txt").write_text("Harbour\n\n" + DOCS[0].text, encoding="utf-8")
     index = default.default_index()
     index.add([Document(id="upload/mine.txt", text="My own article. It matters to me.")])

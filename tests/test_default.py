@@ -61,7 +61,7 @@ def test_model_change_reembeds_everything(isolated_home, fake_model, monkeypatch
     qa.default.reset()
     other = FakeEncoder(name="another-model", dim=64)
     monkeypatch.setenv("QA_MODEL", other.name)
-    monkeypatch.setitem(qa.encoders._cache, other.name, other)
+    monkeypatch.setitem(qa.encoders.loaded, other.name, other)
     index = qa.default.default_index()
     assert index.model == "another-model" and other.encoded == len(index) > 10
     assert manifest(isolated_home)["model"] == "another-model"

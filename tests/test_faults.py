@@ -25,7 +25,8 @@ import pytest
 from disks import fill
 from fakes import FakeEncoder
 from fault_child import state_docs
-from qa import Index, IndexFileError, store
+from qa import Index, IndexFileError
+from qa.storage import folder as store
 from qa.index import content_hash
 from qa.splitter import split_document
 
@@ -210,7 +211,7 @@ def test_full_disk_in_the_cli_is_one_line(tmp_path, small_disk, monkeypatch, cap
     from qa.cli import main
 
     monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
-    monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
+    monkeypatch.setitem(encoders.loaded, "fake-bag-of-words", FakeEncoder())
     article = tmp_path / "a.jsonl"
     article.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in state_docs(4)))
     fill(small_disk, 0)

@@ -1,8 +1,10 @@
-"""The answer-kind check on the ranker's best candidates (qa/fit.py)."""
+"""The answer-kind check on the ranker's best candidates (qa/ranking/kinds.py)."""
 import pytest
 
-from qa.fit import FOUND, MISSING, fit, rescore, wants
-from qa.ranker import Ranked
+from qa.ranking.kinds import fit, rescore, wants
+from qa.tuning import KIND_FOUND as FOUND
+from qa.tuning import KIND_MISSING as MISSING
+from qa.ranking.fuse import Ranked
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -190,7 +190,7 @@ def test_a_question_of_100k_characters_in_the_cli(saved_index, monkeypatch, caps
     from qa.cli import main
 
     monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
-    monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
+    monkeypatch.setitem(encoders.loaded, "fake-bag-of-words", FakeEncoder())
     question = ("When did the harbour reopen? " * 4000)[:100_000]
     assert main(["ask", question, "--json", "--index", str(saved_index)]) == 0
     answer = json.loads(capsys.readouterr().out)

@@ -158,16 +158,14 @@ def test_a_save_keeps_one_generation_and_the_old_one_until_the_manifest_moves(tm
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == sorted(["manifest.json", ".lock", second])
 
 
-def test_an_index_past_the_full_ranker_ranks_candidates_with_the_same_features(monkeypatch):
-    import qa.corpus
-    import qa.index
+def test_an_index_past_the_full_ranker_ranks_candidates_with_the_same_features():
+    from qa.state import Sizes
 
     questions = ["Bonds and shares in Tokyo", "The striker scored twice", "What did the envoy say?"]
     full = build()
     want = [full.search(q, k=3) for q in questions]
-    monkeypatch.setattr(qa.index, "RANK_ALL_MAX", 3)
-    index = build()
-    assert type(index._ranker()[0]).__name__ == "CandidateRanker"
+    index = Index.build(DOCS, encoder=FakeEncoder(), sizes=Sizes(rank_all_max=3))
+    assert type(index.row_source()).__name__ == "GraphCandidates"
     for q, hits in zip(questions, want):  # every sentence is a candidate here: the same ranking
         got = index.search(q, k=3)
         assert [(h.doc_id, h.sentence) for h in got] == [(h.doc_id, h.sentence) for h in hits]
@@ -175,6 +173,26 @@ def test_an_index_past_the_full_ranker_ranks_candidates_with_the_same_features(m
         assert [h.evidence for h in got] == pytest.approx([h.evidence for h in hits], abs=1e-5)
     assert index.ask("The striker scored twice").answered is True
     assert {h.doc_id for h in index.search("Tokyo", k=5, doc_ids=["b"])} == {"b"}
-    monkeypatch.setattr(qa.corpus, "CANDIDATES", 1)  # one candidate and its article's sentences
+    # one candidate and its article's sentences
+    index = Index.build(DOCS, encoder=FakeEncoder(), sizes=Sizes(rank_all_max=3, candidates=1))
     hits = index.search("The striker scored twice", k=5)
     assert hits[0].text == "The striker scored twice." and {h.doc_id for h in hits} == {"c"}
+
+
+def test_a_failed_transaction_puts_back_settings_changed_in_place_too():
+    index = build()
+    index.extra["kept"] = 1
+    with pytest.raises(RuntimeError):
+        with index.transaction():
+            index.extra["kept"] = 2
+            index.remove(["a"])
+            raise RuntimeError("disk full")
+    assert index.extra == {"kept": 1} and [d.id for d in index.documents] == ["a", "b", "c"]
+
+
+def test_a_question_answers_from_the_state_it_took_while_a_change_swaps_in_a_new_one():
+    index = build()
+    before = index.state
+    index.add([Document(id="d", text="A brand new article about harbours.")])
+    assert index.state is not before and "d" not in before.docs  # the old state is untouched
+    assert index.search("harbours", k=1)[0].doc_id == "d"

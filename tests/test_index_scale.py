@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-import qa.vectors
+import qa.storage.vectors
 from fakes import FakeEncoder
 from qa import Document, Index
-from qa.store import SEARCH_FILE
-from qa.vectors import RawRows
+from qa.storage import SEARCH_FILE
+from qa.storage.rows import RawRows
 
 WORDS = ("budget minister election striker goal court ruling vaccine market shares film award "
          "storm river harvest bank strike rail airline merger oil tariff").split()
@@ -27,25 +27,28 @@ def corpus(n_docs: int = 120) -> list[Document]:
 
 @pytest.fixture
 def small_threshold(monkeypatch):
-    import qa.index
+    """Indexes made in the test (qa.state.Sizes reads these defaults then) are large past 300
+    sentences."""
+    import qa.tuning
 
-    monkeypatch.setattr(qa.vectors, "FLAT_MAX", 300)
-    monkeypatch.setattr(qa.index, "RANK_ALL_MAX", 300)
+    monkeypatch.setattr(qa.tuning, "FLAT_MAX", 300)
+    monkeypatch.setattr(qa.tuning, "RANK_ALL_MAX", 300)
 
 
 def test_large_index_is_approximate_and_reopens_without_rebuilding(tmp_path, fake_encoder,
                                                                   small_threshold):
     docs = corpus()
     index = Index.build(docs, tmp_path / "ix", encoder=fake_encoder)
-    assert len(index) == 960 and index._rows()[0].kind == "hnsw-sq4"
+    assert len(index) == 960 and index.vector_store().kind == "hnsw-sq4"
     assert list((tmp_path / "ix").glob(f"g*/{SEARCH_FILE}"))
-    assert len(list((tmp_path / "ix").glob("g*/rank.*"))) == 6
+    assert len(list((tmp_path / "ix").glob("g*/rank.*"))) == 5
     question = sentence(57, 3)
     before = index.search(question, 5)
     assert before[0].doc_id == "d57" and before[0].sentence == 3
     reopened = Index.open(tmp_path / "ix", encoder=fake_encoder)
-    assert reopened._flat is not None and reopened._flat[0].kind == "hnsw-sq4"
-    assert all(isinstance(v, RawRows) for v in reopened._vectors.values())  # left on disk
+    assert reopened.state.lazy.search is not None  # read with it, not built again
+    assert reopened.vector_store().kind == "hnsw-sq4"
+    assert all(isinstance(v, RawRows) for v in reopened.state.vectors.values())  # left on disk
     after = reopened.search(question, 5)
     assert [(h.doc_id, h.sentence) for h in after] == [(h.doc_id, h.sentence) for h in before]
     assert [h.evidence for h in after] == pytest.approx([h.evidence for h in before], abs=1e-5)
@@ -61,12 +64,12 @@ def test_small_index_saves_no_approximate_file(tmp_path, fake_encoder):
 def test_adding_an_article_to_a_large_index_extends_its_graph(tmp_path, fake_encoder,
                                                               small_threshold):
     index = Index.build(corpus(), encoder=fake_encoder)
-    before = index._rows()[0]
+    before = index.vector_store()
     embedded = fake_encoder.encoded
     new = Document(id="new", text="The harbour reopened after the storm. Ferries sailed again.")
     report = index.add([new])
     assert report.added == ["new"] and fake_encoder.encoded == embedded + 2
-    store = index._rows()[0]
+    store = index.vector_store()
     assert store is not before and store.kind == "hnsw-sq4"
     assert (before.ntotal, store.ntotal) == (960, 962)
     hit = index.search("Ferries sailed again.", 1)[0]
@@ -76,9 +79,9 @@ def test_adding_an_article_to_a_large_index_extends_its_graph(tmp_path, fake_enc
 
 def test_replacing_an_article_rebuilds_the_graph(fake_encoder, small_threshold):
     index = Index.build(corpus(), encoder=fake_encoder)
-    index._rows()
+    index.vector_store()
     index.add([Document(id="d3", text="A new text for report three. It has two sentences.")])
-    assert index._flat is None
+    assert index.state.lazy.search is None  # a replaced article: the graph is built again
     assert index.search("A new text for report three.", 1)[0].doc_id == "d3"
 
 
@@ -142,12 +145,12 @@ def test_a_small_index_holds_each_vector_once(tmp_path, fake_encoder):
     index = Index.build(corpus(10), tmp_path / "ix", encoder=fake_encoder)
     index.add([Document(id="new", text="The harbour reopened after the storm.")])
     index.search("harbour", 1)
-    ranker = index._ranker()[0]
-    assert all(np.shares_memory(v, ranker.matrix) for v in index._vectors.values())
+    ranker = index.row_source()
+    assert all(np.shares_memory(v, ranker.matrix) for v in index.state.vectors.values())
     reopened = Index.open(tmp_path / "ix", encoder=fake_encoder)
     reopened.search("harbour", 1)
-    matrix = reopened._ranker()[0].matrix
-    assert all(np.shares_memory(v, matrix) for v in reopened._vectors.values())
+    matrix = reopened.row_source().matrix
+    assert all(np.shares_memory(v, matrix) for v in reopened.state.vectors.values())
 
 
 def _flip_last_row(path) -> None:
@@ -159,13 +162,14 @@ def _flip_last_row(path) -> None:
 
 def test_a_large_vectors_file_is_checked_row_by_row_as_it_is_read(tmp_path, fake_encoder,
                                                                     small_threshold, monkeypatch):
-    from qa import IndexFileError, store
+    from qa import IndexFileError
+    from qa.storage import folder as store
 
-    import qa.corpus
+    import qa.tuning
 
     monkeypatch.setattr(store, "EAGER_HASH_MAX", 0)  # every vectors file counts as large
-    monkeypatch.setattr(qa.corpus, "CANDIDATES", 3)  # so a question reads few rows
-    monkeypatch.setattr(qa.corpus, "ARTICLES", 1)
+    monkeypatch.setattr(qa.tuning, "CANDIDATES", 3)  # so a question reads few rows
+    monkeypatch.setattr(qa.tuning, "ARTICLES", 1)
     Index.build(corpus(), tmp_path / "ix", encoder=fake_encoder)
     _flip_last_row(tmp_path / "ix")
     index = Index.open(tmp_path / "ix", encoder=fake_encoder)  # not hashed whole: opens
@@ -175,7 +179,8 @@ def test_a_large_vectors_file_is_checked_row_by_row_as_it_is_read(tmp_path, fake
 
 
 def test_a_small_index_with_a_damaged_row_is_refused_on_open(tmp_path, fake_encoder, monkeypatch):
-    from qa import IndexFileError, store
+    from qa import IndexFileError
+    from qa.storage import folder as store
 
     monkeypatch.setattr(store, "EAGER_HASH_MAX", 0)
     Index.build(corpus(5), tmp_path / "ix", encoder=fake_encoder)
@@ -197,8 +202,8 @@ def test_two_writers_on_a_large_index_keep_both_and_extend_the_graph(tmp_path, f
     second.add(docs[70:80])
     first.save()
     built = []
-    real = qa.vectors.VectorStore.build
-    monkeypatch.setattr(qa.vectors.VectorStore, "build",
+    real = qa.storage.vectors.VectorStore.build
+    monkeypatch.setattr(qa.storage.vectors.VectorStore, "build",
                         staticmethod(lambda *a, **kw: built.append(1) or real(*a, **kw)))
     second.save()
     assert not built

@@ -23,7 +23,8 @@ import pytest
 
 from disks import fill
 from fakes import FakeEncoder
-from qa import Document, Index, IndexFileError, store
+from qa import Document, Index, IndexFileError
+from qa.storage import folder as store
 from qa.index import content_hash
 
 CHILD = Path(__file__).resolve().parent / "ingest_child.py"
@@ -89,8 +90,8 @@ def test_four_writers_at_once_and_one_killed(tmp_path):
     deadline = time.monotonic() + 120
     while True:  # its first commit is visible: then any moment
         try:
-            if any(i.startswith("alpha-") for i in Index.open(path, encoder=FakeEncoder())
-                   ._docs):
+            if any(d.id.startswith("alpha-") for d in Index.open(path, encoder=FakeEncoder())
+                   .documents):
                 break
         except IndexFileError:
             pass
@@ -137,7 +138,7 @@ def test_the_same_article_changed_by_two_writers(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [
         f"article 'doc-000' was also changed by another writer since this process read {path}; "
         "keeping this process's version"]
-    assert set(second._docs) == set(held)  # the writer holds what it committed
+    assert {d.id for d in second.documents} == set(held)  # the writer holds what it committed
     first.refresh()
     assert first.documents and {d.id for d in first.documents} == set(held)
 
@@ -185,12 +186,12 @@ def test_a_question_under_way_finishes_on_the_state_it_started_with(tmp_path, mo
     Index.build(articles("doc", 4), path, encoder=FakeEncoder())
     reader = Index.open(path, encoder=FakeEncoder())
     reader.search("harbour", k=1)
-    old = reader._ranked
+    old = reader.state
     other = Index.open(path, encoder=FakeEncoder())
     other.remove(["doc-000", "doc-001"])
     other.save()
     assert reader.refresh()
-    assert old[2].keys() == {f"doc-{i:03d}" for i in range(4)}  # untouched
+    assert old.docs.keys() == {f"doc-{i:03d}" for i in range(4)}  # untouched
     assert {d.id for d in reader.documents} == {"doc-002", "doc-003"}
 
 
@@ -208,7 +209,7 @@ def test_a_reader_does_not_leak_across_commits(tmp_path):
         writer.add(articles(f"n{n}", 1))
         writer.save()
         _until(lambda: reader.search("harbour", k=1) and len(reader.documents) == 6 + n)
-        states.append(weakref.ref(reader._ranked[0]))
+        states.append(weakref.ref(reader.state))
     gc.collect()
     assert sum(s() is not None for s in states) == 1
     assert len(reader.documents) == 25

@@ -1,9 +1,9 @@
 """The ranking core: plain functions over arrays, lexical scores, and the fused ranker."""
-import pytest
 import numpy as np
 
-from qa import rank
-from qa.lexical import BM25, terms
+from qa import tuning
+from qa.ranking import fuse as rank
+from qa.ranking.lexical import BM25, terms
 
 
 def test_fuse_weights_features():
@@ -63,7 +63,7 @@ def test_focus_speaker_lifts_the_speakers_sentences_in_the_best_article_only():
 
 
 def test_decide_reads_the_best_hits_evidence_else_its_score():
-    from qa.answer import decide
+    from qa.ranking.decide import decide
     from qa.types import Hit
 
     def hit(score, evidence=None):
@@ -82,14 +82,19 @@ def test_a_speakers_words_on_a_topic_their_article_never_mentions_are_weaker_evi
     text = ("Russian envoy Mikhail Galuzin said relations with Tokyo were strained.\n"
             '"We want dialogue on fishing quotas," he noted.')
     index = Index.build([Document(id="a", title="Envoy speaks", text=text)], encoder=fake_encoder)
-    ranker = index._ranker()[0]
+    from qa.ranking.features import features
+    from qa.ranking.kinds import kind
+
+    source = index.row_source()
 
     def miss(question):
-        return ranker.features(question, fake_encoder.encode([question])[0])["topic_miss"]
+        query = fake_encoder.encode([question])[0]
+        return features(question, query, kind(question), source,
+                        source.pick(query, None))["topic_miss"]
 
     assert np.allclose(miss("What did Galuzin say about fishing quotas?"), 0.0)
     assert np.allclose(miss("What did Galuzin say about the Olympic opening ceremony?"), 1.0)
     assert np.allclose(miss("What did Galuzin say about Olympic fishing?"), 0.5, atol=0.01)
     assert np.allclose(miss("What did Galuzin say?"), 0.0)  # no topic asked: nothing missing
     assert np.allclose(miss("Why were relations strained?"), 0.0)  # not a speaker question
-    assert rank.EVIDENCE["topic_miss"] < 0
+    assert tuning.EVIDENCE["topic_miss"] < 0

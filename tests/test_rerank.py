@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa import rerank
-from qa.ranker import Ranked
+from qa.encoders import crossencoder as model
+from qa.errors import ModelError
+from qa.ranking import crossencoder as rerank
+from qa.ranking.fuse import Ranked
 
 
 class KnownScores:
@@ -39,11 +41,10 @@ def test_equal_cross_encoder_scores_keep_the_rankers_order():
     assert all(0.0 <= r.score <= 1.0 for r in out)
 
 
-def test_only_the_top_depth_candidates_are_scored_and_the_rest_stay_below(monkeypatch):
-    monkeypatch.setattr(rerank, "DEPTH", 2)
+def test_only_the_top_depth_candidates_are_scored_and_the_rest_stay_below():
     texts = ["a", "b", "c", "d"]
     model = KnownScores({"d": 50.0})
-    out = rerank.rerank(model, "q?", ranked(0.9, 0.8, 0.7, 0.6), texts)
+    out = rerank.rerank(model, "q?", ranked(0.9, 0.8, 0.7, 0.6), texts, depth=2)
     assert model.asked == [["a", "b"]]
     assert [r.row for r in out] == [0, 1, 2, 3]
     assert out[1].score >= out[2].score
@@ -82,10 +83,10 @@ def test_an_index_past_the_size_limit_answers_without_loading_the_re_ranker(monk
 def test_damaged_weights_are_refused_with_the_fix(tmp_path):
     bad = tmp_path / "w.safetensors"
     bad.write_bytes(b"not the weights")
-    with pytest.raises(rerank.ModelError, match="QA_RERANK=0"):
-        rerank.Reranker(bad, "0" * 64)
-    with pytest.raises(rerank.ModelError, match="missing"):
-        rerank.Reranker(tmp_path / "none.safetensors", "0" * 64)
+    with pytest.raises(ModelError, match="QA_RERANK=0"):
+        model.Reranker(bad, "0" * 64)
+    with pytest.raises(ModelError, match="missing"):
+        model.Reranker(tmp_path / "none.safetensors", "0" * 64)
 
 
 def test_statements_of_the_person_asked_about_are_left_in_the_rankers_order():

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa import rerank
-from qa.hashing import sha256_file
+from bench.rerank_training import score_pairs_torch
+from qa.encoders import crossencoder as rerank
+from qa.storage.files import sha256_file
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +54,6 @@ def test_the_int8_export_agrees_with_the_trained_model(reranker):
                  "Ice formations in the Titlis glacier cave.",
                  "Melting water flowing through the glacier forms glacier caves."]
     onnx_scores = reranker.scores(question, sentences)
-    torch_scores = rerank.score_pairs_torch(model, question, sentences)
+    torch_scores = score_pairs_torch(model, question, sentences)
     assert np.corrcoef(onnx_scores, torch_scores)[0, 1] > 0.95
     assert np.argsort(-onnx_scores)[0] == np.argsort(-torch_scores)[0]

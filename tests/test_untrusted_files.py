@@ -68,7 +68,7 @@ def test_planted_pickles_and_code_in_the_index_folder_are_ignored(tmp_path, monk
     monkeypatch.setenv("QA_MODEL", "fake-bag-of-words")
     from qa import encoders
 
-    monkeypatch.setitem(encoders._cache, "fake-bag-of-words", FakeEncoder())
+    monkeypatch.setitem(encoders.loaded, "fake-bag-of-words", FakeEncoder())
     assert main(["info", "--index", str(path)]) == 0
     assert main(["ask", "harbour", "--index", str(path)]) == 0
     capsys.readouterr()

@@ -6,7 +6,8 @@ import pytest
 
 from qa.encoders import normalise
 from qa.errors import IndexFileError
-from qa.vectors import FLAT_MAX, VectorStore, choose_kind
+from qa.storage.vectors import VectorStore, choose_kind
+from qa.tuning import FLAT_MAX
 
 
 def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -82,7 +83,7 @@ def test_damaged_file_is_a_readable_error(tmp_path):
 
 
 def test_rescoring_from_disk_reads_the_same_rows(tmp_path):
-    from qa.vectors import OnDiskVectors
+    from qa.storage.rows import OnDiskVectors
 
     data = clustered(3000)
     np.save(tmp_path / "v.npy", data)

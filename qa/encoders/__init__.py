@@ -12,10 +12,13 @@ index built with one is searched with another.
 from __future__ import annotations
 
 import logging
-import os
-from typing import Protocol, Sequence, runtime_checkable
+import sys
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from .. import config
+from ..tuning import ENCODE_CHUNK, PROGRESS_BAR_MIN
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx-int8", "onnx", "torch")
@@ -35,17 +38,23 @@ class Encoder(Protocol):
 
 def model_name() -> str:
     """The configured model: ``QA_MODEL`` or the default."""
-    return os.environ.get("QA_MODEL", "").strip() or DEFAULT_MODEL
+    return config.model() or DEFAULT_MODEL
 
 
 def backend_name() -> str:
     """The configured backend: ``QA_BACKEND`` or the default."""
     from ..errors import ModelError
 
-    value = os.environ.get("QA_BACKEND", "").strip().lower() or DEFAULT_BACKEND
+    value = config.backend() or DEFAULT_BACKEND
     if value not in BACKENDS:
         raise ModelError(f"QA_BACKEND={value!r} is not a backend; use one of {', '.join(BACKENDS)}")
     return value
+
+
+# Encoders loaded in this process: model name (configured backend) or (name, backend) -> encoder.
+# Public: a caller may put its own encoder under a model name (the tests put a fake one).
+loaded: dict = {}
+_cache = loaded  # the old name, for branches written before the rename (issue 19)
 
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -56,7 +65,7 @@ def device_name() -> str:
     when torch sees one). Questions are always encoded on the CPU."""
     from ..errors import ModelError
 
-    value = os.environ.get("QA_DEVICE", "").strip().lower() or "cpu"
+    value = config.device() or "cpu"
     if value not in DEVICES:
         raise ModelError(f"QA_DEVICE={value!r} is not a device; use one of {', '.join(DEVICES)}")
     return value
@@ -91,15 +100,12 @@ def ingest_encoder(name: str | None = None) -> "Encoder":
     if ingest_device() == "cuda":
         name = name or model_name()
         key = (name, "torch", "cuda")
-        if key not in _cache:
+        if key not in loaded:
             from .sbert import SentenceTransformerEncoder
 
-            _cache[key] = SentenceTransformerEncoder(name, device="cuda")
-        return _cache[key]
+            loaded[key] = SentenceTransformerEncoder(name, device="cuda")
+        return loaded[key]
     return load_encoder(name)
-
-
-_cache: dict = {}  # model name (configured backend) or (name, backend) -> encoder
 
 
 def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder:
@@ -110,28 +116,56 @@ def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder
 
     name = name or model_name()
     key = name if backend is None else (name, backend)
-    explicit = backend is not None or bool(os.environ.get("QA_BACKEND", "").strip())
+    explicit = backend is not None or config.backend() is not None
     backend = backend or backend_name()
-    if key not in _cache:
+    if key not in loaded:
         if backend == "torch":
-            _cache[key] = _torch(name)
+            loaded[key] = _torch(name)
         else:
             try:
                 from .onnx import OnnxEncoder
 
-                _cache[key] = OnnxEncoder(name, quantize=backend == "onnx-int8")
+                loaded[key] = OnnxEncoder(name, quantize=backend == "onnx-int8")
             except (ImportError, ModelError) as e:
                 if explicit:
                     raise ModelError(f"backend {backend} cannot load {name!r}: {e}") from None
                 log.warning("ONNX backend unavailable (%s); using torch", e)
-                _cache[key] = _torch(name)
-    return _cache[key]
+                loaded[key] = _torch(name)
+    return loaded[key]
 
 
 def _torch(name: str) -> Encoder:
     from .sbert import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(name)
+
+
+ProgressFn = Callable[[int, int], None]  # (sentences embedded so far, total)
+
+
+def embed(encoder: Encoder, texts: list[str], progress: bool | ProgressFn | None = None,
+          chunk: int = ENCODE_CHUNK) -> np.ndarray:
+    """``encoder.encode(texts)`` for many texts: in chunks, similar lengths together (they batch
+    well), with a progress bar when asked (``True``, or by default for a long job on a
+    terminal) or a callback."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    bar = None
+    if progress is True or (progress is None and len(texts) >= PROGRESS_BAR_MIN
+                            and sys.stderr.isatty()):
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), unit="sentence", desc="Embedding")
+    for lo in range(0, len(texts), chunk):
+        idx = order[lo:lo + chunk]
+        out[idx] = encoder.encode([texts[i] for i in idx])
+        if bar is not None:
+            bar.update(len(idx))
+        if callable(progress):
+            progress(min(lo + chunk, len(texts)), len(texts))
+    if bar is not None:
+        bar.close()
+    return out
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

@@ -13,42 +13,23 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from .. import config
 from ..errors import ModelError
-from ..hashing import sha256_file
+from ..storage.files import sha256_file
+from ..tuning import MAX_SEQ_LENGTH
+from ..tuning import ONNX_BATCH as BATCH_SIZE
 from . import DEFAULT_MODEL, normalise
+from .export import cached_export, intact, torch_to_onnx
 
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 2  # bump when the export recipe changes: old cache files are then not used
-OPSET = 17
-BATCH_SIZE = 32
-MAX_SEQ_LENGTH = 256  # as the sentence-transformers encoder: news sentences are far shorter
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-def cache_dir() -> Path:
-    """``QA_CACHE``, else ``$XDG_CACHE_HOME/newsroom-qa``, else ``~/.cache/newsroom-qa``."""
-    if os.environ.get("QA_CACHE"):
-        return Path(os.environ["QA_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "newsroom-qa"
-
-
-def threads() -> int:
-    """Threads for one encode: ``QA_THREADS``, else every core this process may use."""
-    value = os.environ.get("QA_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class OnnxEncoder:
@@ -123,46 +104,9 @@ def _cached_model(folder: Path, source_hash: str, quantize: bool) -> Path:
     return cached_export(target, lambda out: _export(folder, out), quantize)
 
 
-def cached_export(target: Path, export: Callable[[Path], None], quantize: bool) -> Path:
-    """``target``, made by ``export`` (writes an fp32 ONNX file) and quantized, unless another
-    process made it meanwhile. Written whole or not at all, with its sha256 beside it."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target.parent / ".export.lock", "w") as lock:
-            _lock(lock)  # two processes starting together export once
-            if intact(target):
-                return target
-            return _export_to(export, target, quantize)
-    except OSError as e:
-        raise ModelError(f"cannot write the ONNX model to {target.parent} ({e.strerror or e}); "
-                         "set QA_CACHE to a writable folder, or QA_BACKEND=torch") from None
-
-
-def _export_to(export: Callable[[Path], None], target: Path, quantize: bool) -> Path:
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        export(fp32)
-        made = fp32
-        if quantize:
-            made = Path(tmp) / "model.int8.onnx"
-            _quantize(fp32, made)
-        digest = sha256_file(made)
-        os.replace(made, target)
-        Path(str(target) + ".sha256").write_text(digest + "\n", encoding="ascii")
-    return target
-
-
-def _lock(fh) -> None:
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock; a concurrent export only costs time
-        return
-    fcntl.flock(fh, fcntl.LOCK_EX)
-
-
 def _target(source_hash: str, quantize: bool) -> Path:
     variant = "int8" if quantize else "fp32"
-    return cache_dir() / "onnx" / f"{source_hash[:32]}-v{EXPORT_VERSION}-{variant}.onnx"
+    return config.cache_dir() / "onnx" / f"{source_hash[:32]}-v{EXPORT_VERSION}-{variant}.onnx"
 
 
 def _export(folder: Path, out: Path) -> None:
@@ -192,49 +136,7 @@ def _export(folder: Path, out: Path) -> None:
         model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot load {folder} for ONNX export ({e}); set QA_BACKEND=torch") from None
-    sample = torch.ones(2, 8, dtype=torch.long)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {n: {0: "batch", 1: "tokens"} for n in names + ["token_embeddings"]}
-    import warnings
-
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about python control flow: shapes only
-        torch.onnx.export(TokenEmbeddings(model), (sample, sample, torch.zeros_like(sample)),
-                          str(out), input_names=names, output_names=["token_embeddings"],
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-
-
-def _quantize(fp32: Path, out: Path) -> None:
-    """int8 weights, one scale per output channel, for the matrix products that tolerate it.
-
-    The feed-forward output projections are left in float: their inputs (after GELU) have
-    outliers that a per-batch int8 activation scale flattens. Measured on BBC sentences: cosine
-    to the float model min 0.985 / mean 0.993 with them quantized, 0.993 / 0.996 without.
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    graph = onnx.load(str(fp32), load_external_data=False).graph
-    keep_float = [n.name for n in graph.node if n.op_type == "MatMul"
-                  and "/output/dense/" in n.name and "/attention/" not in n.name]
-    quiet = logging.getLogger()  # onnxruntime advises pre-processing on the root logger
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
-    finally:
-        quiet.setLevel(level)
-
-
-def intact(path: Path) -> bool:
-    check = Path(str(path) + ".sha256")
-    if not path.is_file() or not check.is_file():
-        return False
-    if sha256_file(path) == check.read_text(encoding="ascii").strip():
-        return True
-    log.warning("cached ONNX model %s is damaged; exporting it again", path)
-    return False
+    torch_to_onnx(TokenEmbeddings(model), out, "token_embeddings", {0: "batch", 1: "tokens"})
 
 
 def _weights_hash(folder: Path) -> str:
@@ -271,7 +173,7 @@ def session(model_file: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads()
+    options.intra_op_num_threads = config.threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # warnings about unused initialisers are noise to users

@@ -13,7 +13,10 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ModelError
-from ..hashing import sha256_file
+from ..storage.files import sha256_file
+from .. import tuning
+from ..tuning import MAX_SEQ_LENGTH
+from ..tuning import TORCH_BATCH as BATCH_SIZE
 from . import DEFAULT_MODEL, normalise
 
 log = logging.getLogger(__name__)
@@ -23,14 +26,6 @@ OFFICIAL_SHA256 = {
     "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 }
-BATCH_SIZE = 64
-# On a GPU: large sorted batches, sentences in chunks encoded by three calls at once (one
-# tokenises while another's batches run). H100, BBC sentences (bench/gpu_ingest.py compare):
-# 6,270 / 5,835 sentences/s against plain sentence-transformers at batch 1,024: 4,576 / 4,021.
-GPU_BATCH_SIZE = 1024
-GPU_CHUNK = 8192
-GPU_THREADS = 3
-MAX_SEQ_LENGTH = 256  # news sentences are far shorter; this bounds the cost of a pathological one
 
 
 def default_model_path(files: tuple[str, ...] | None = None) -> Path:
@@ -90,14 +85,15 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.device == "cpu":
             return self._encode(list(texts), BATCH_SIZE, progress)
-        # On a GPU: chunks encoded by two threads, so one tokenises on the CPU while the other's
-        # batches run on the GPU (torch lets go of the GIL there).
+        # On a GPU: chunks encoded by several threads, so one tokenises on the CPU while
+        # another's batches run on the GPU (torch lets go of the GIL there).
         from concurrent.futures import ThreadPoolExecutor
 
         texts = list(texts)
-        chunks = [texts[lo:lo + GPU_CHUNK] for lo in range(0, len(texts), GPU_CHUNK)]
-        with ThreadPoolExecutor(GPU_THREADS) as pool:
-            parts = list(pool.map(lambda c: self._encode(c, GPU_BATCH_SIZE, False), chunks))
+        step = tuning.GPU_CHUNK
+        chunks = [texts[lo:lo + step] for lo in range(0, len(texts), step)]
+        with ThreadPoolExecutor(tuning.GPU_THREADS) as pool:
+            parts = list(pool.map(lambda c: self._encode(c, tuning.GPU_BATCH, False), chunks))
         return np.concatenate(parts)
 
     def _encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Lexical matching: BM25 over sentences and over whole articles, as sparse matrices.
+"""Lexical matching: BM25 over articles and titles, in memory (sparse matrices) or term by term
+(postings, readable from disk); both score chosen texts the same way.
 
 Dense sentence embeddings miss rare names and numbers that a question shares word for word with
 its answer; BM25 catches those. Each term's BM25 weight is capped at 1 (about one occurrence in a
@@ -80,16 +81,23 @@ class BM25:
         return np.array(sorted({self.vocab[t] for t in query_terms if t in self.vocab
                                 and self.vocab[t] < len(self.idf)}), np.int64)
 
-    def scores(self, query_terms: Sequence[str], idf: np.ndarray | None = None, *,
+    def scores(self, query_terms: Sequence[str], texts: np.ndarray | None = None, *,
                capped: bool = True) -> np.ndarray:
-        """Capped, normalised BM25 of every text: 0 (no query term) to 1 (every term).
-        ``idf`` (per vocabulary id) overrides this collection's own. ``capped=False``: plain
-        BM25 divided by the most it could reach (every term saturated), so a text scores high
-        only where the question's words recur."""
+        """Capped, normalised BM25 of every text (or of ``texts``): 0 (no query term) to 1
+        (every term). ``capped=False``: plain BM25 divided by the most it could reach (every
+        term saturated), so a text scores high only where the question's words recur."""
+        out = self._scores(query_terms, capped)
+        return out if texts is None else out[texts]
+
+    def both(self, query_terms: Sequence[str], texts: np.ndarray | None = None):
+        """(capped, plain) scores, as ``Postings.both``."""
+        return self.scores(query_terms, texts), self.scores(query_terms, texts, capped=False)
+
+    def _scores(self, query_terms: Sequence[str], capped: bool) -> np.ndarray:
         n = self.matrix.shape[1]
         ids = self.query_ids(query_terms)
         unique = set(query_terms)
-        idf = self.idf if idf is None else idf
+        idf = self.idf
         if not unique:
             return np.zeros(n, np.float32)
         q_idf = idf[ids] if len(ids) else np.zeros(0, np.float32)
@@ -142,31 +150,34 @@ class Postings:
         idf[order] = bm25.idf
         return cls(vocab, indptr, idf, indices, weights, matrix.shape[1])
 
-    def scores(self, query_terms: Sequence[str], cols: np.ndarray, *, capped: bool = True,
-               both: bool = False):
-        """``BM25.scores(query_terms, capped=capped)[cols]``; with ``both``, the capped and the
-        plain scores from one read of the postings."""
-        cols = np.asarray(cols, np.int64)
+    def scores(self, query_terms: Sequence[str], texts: np.ndarray, *,
+               capped: bool = True) -> np.ndarray:
+        """``BM25.scores(query_terms, texts, capped=capped)``, reading only the query's terms."""
+        capped_scores, plain = self.both(query_terms, texts)
+        return capped_scores if capped else plain
+
+    def both(self, query_terms: Sequence[str], texts: np.ndarray):
+        """The capped and the plain scores of ``texts``, from one read of the postings."""
+        cols = np.asarray(texts, np.int64)
         out = np.zeros(len(cols), np.float32)
         plain = np.zeros(len(cols), np.float32)
         unique = set(query_terms)
         ids = sorted({self.vocab[t] for t in unique if t in self.vocab
                       and not np.isnan(self.idf[self.vocab[t]])})
         if not unique:
-            return (out, plain) if both else out
+            return out, plain
         q_idf = self.idf[ids] if ids else np.zeros(0, np.float32)
         best = float(q_idf.sum() + (len(unique) - len(ids)) * self.idf_max)
         if not ids or best <= 0:
-            return (out, plain) if both else out
+            return out, plain
         for t, w_idf in zip(ids, q_idf):
             lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
-            texts = np.asarray(self.indices[lo:hi], np.int64)
-            at = np.searchsorted(texts, cols)
-            found = (at < len(texts)) & (texts[np.minimum(at, len(texts) - 1)] == cols)
+            found_in = np.asarray(self.indices[lo:hi], np.int64)
+            at = np.searchsorted(found_in, cols)
+            found = (at < len(found_in)) & (found_in[np.minimum(at, len(found_in) - 1)] == cols)
             if not found.any():
                 continue
             w = np.asarray(self.weights[lo:hi])[at[found]]
             out[found] += np.minimum(w, 1.0) * w_idf
             plain[found] += w * w_idf
-        out, plain = out / best, plain / (best * (K1 + 1))
-        return (out, plain) if both else out if capped else plain
+        return out / best, plain / (best * (K1 + 1))

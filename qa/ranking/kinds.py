@@ -1,7 +1,10 @@
-"""Does a candidate sentence hold the kind of thing the question asks for?
+"""The kind of answer a question asks for, and whether a sentence holds it.
 
-A finer check than the ranker's ``answer_type`` flag (any number, any name), run on the few
-candidates left at the top: "when" wants a date, not just any number ("aged 91" does not say when
+Two checks, both read from the question here, once (``Kind``):
+- ``flag``: what the ranker's ``answer_type`` feature looks for in every candidate, from a flag
+  stored per sentence (``corpusdata.CorpusData.flags``): any number ("how many", "when", ...) or
+  any name ("who");
+- ``fine``: a finer check run on the few candidates left at the top (``rescore``): "when" wants a date, not just any number ("aged 91" does not say when
 Fletcher first appeared on TV, "in 1937" does); "how many flights" wants a number counting flights
 ("77 ... flights", "92-cap"); "how much" wants an amount of money or a share; "why" wants a cause
 ("due to", "because"). Numbers and dates the question already holds do not count: they are what
@@ -11,9 +14,24 @@ WikiQA-dev questions, BENCHMARKS.md.)
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+import numpy as np
+
+from ..tuning import KIND_FOUND, KIND_MISSING, KIND_UNIT_AFTER, KIND_WEIGHT
 from .lexical import terms
+
+# The ranker's flags: a sentence that holds a number or a name (stored per sentence at ingest).
+NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
+                    r"million|billion|dozen)\b", re.IGNORECASE)
+NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+(?: [A-Z][a-z]+)+")
+# What a question wants for the flag. Broader than the fine kinds below ("how long" wants a
+# number either way; "who" a name, which the fine check leaves alone): the weights were tuned with
+# these, and narrowing one to the other changed dev figures (BENCHMARKS.md).
+_WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|long|old|far|big|tall|high|fast|often)|when|"
+                           r"what (?:year|date|time|age|percentage|proportion)|in what year)\b",
+                           re.IGNORECASE)
+_WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose)\b", re.IGNORECASE)
 
 _MONTH = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -43,7 +61,29 @@ _WANTS = [  # (kind, question pattern); the first that matches
                          r"speed|score|size|rate|total|level))\b", re.IGNORECASE)),
     ("cause", re.compile(r"^\s*why\b", re.IGNORECASE)),
 ]
-_UNIT_AFTER = 5  # "77 short and medium-distance flights": a counted noun within this many words
+
+
+@dataclass(frozen=True)
+class Kind:
+    flag: str | None  # "number", "name" or None: what the answer_type feature rewards
+    fine: str | None  # date, amount, count, cause or None: what ``rescore`` checks
+
+
+def kind(question: str) -> Kind:
+    """The kind of answer ``question`` asks for, both ways."""
+    flag = "number" if _WANTS_NUMBER.search(question) else \
+        "name" if _WANTS_NAME.search(question) else None
+    return Kind(flag, wants(question))
+
+
+def answer_type(kind: Kind, has_number, has_name):
+    """1 for sentences holding the kind of thing the question asks for (a number or date for
+    "how many"/"when", a name for "who"), else 0: the ranker's ``answer_type`` feature."""
+    if kind.flag == "number":
+        return has_number
+    if kind.flag == "name":
+        return has_name
+    return np.zeros(len(has_number), np.float32)
 
 
 def wants(question: str) -> str | None:
@@ -97,38 +137,19 @@ def _new_numbers(words: list[str], asked: str) -> list[int]:
 def _counts(words: list[str], numbers: list[int], units: set[str]) -> bool:
     """Whether one of the numbers (positions in ``words``) is followed closely by a word of what
     is counted."""
-    near = {j for i in numbers for j in range(i + 1, min(len(words), i + 1 + _UNIT_AFTER))}
+    near = {j for i in numbers for j in range(i + 1, min(len(words), i + 1 + KIND_UNIT_AFTER))}
     return any((terms(words[j]) or [""])[0] in units for j in near)
 
 
-# Added to a candidate's score times its fit (scores stay 0 to 1: divided by 1 + WEIGHT), for the
-# ranker's best DEPTH candidates, before the cross-encoder reads the best 10 of them. Chosen on
-# WikiQA-dev and BBC dev (BENCHMARKS.md): it moved three BBC fact answers to the top, and looking
-# 20 deep brought WikiQA-dev answers the ranker had at 11-20 ("When was the 27th amendment
-# proposed?") within the cross-encoder's reach.
-WEIGHT = 0.15
-DEPTH = 20
-
-
-# Taken from / added to the evidence that anything answers (qa.answer.decide) when the ranker's
-# best candidate holds nothing / exactly of the kind asked for: a "when" question whose best
-# sentence has no date is less likely answered by the corpus at all, one whose best sentence has a
-# date more. Chosen on the dev `none` questions (BENCHMARKS.md): MISSING took WikiQA-dev `none`
-# abstained 0.371 -> 0.394 with answerable answered unchanged (0.905); FOUND then traded two of
-# them for two answered answerable ones (0.382 / 0.921), BBC unchanged, and answers "When did
-# Kishida and Biden talk?" on the seed article alone (0.96 -> 1.06).
-MISSING = 0.1
-FOUND = 0.1
-
-
-def rescore(question: str, ranked: list, texts, weight: float = WEIGHT) -> list:
+def rescore(question: str, ranked: list, texts, weight: float = KIND_WEIGHT) -> list:
     """The ranker's candidates (``Ranked``, best first) re-ordered by score plus ``weight`` times
-    their fit to the question; the evidence of each lowered by ``MISSING`` when it fits not at
-    all, raised by ``FOUND`` when it fits fully."""
+    their fit to the question (scores stay 0 to 1: divided by 1 + weight); the evidence of each
+    lowered by ``KIND_MISSING`` when it fits not at all, raised by ``KIND_FOUND`` when it fits
+    fully (qa.tuning says where these were measured)."""
     if not ranked or wants(question) is None:
         return ranked
     fits = fit(question, [texts[r.row] for r in ranked])
     scored = [replace(r, score=(r.score + weight * f) / (1.0 + weight),
-                      evidence=r.evidence - MISSING * (f == 0) + FOUND * (f == 1))
+                      evidence=r.evidence - KIND_MISSING * (f == 0) + KIND_FOUND * (f == 1))
               for r, f in zip(ranked, fits)]
     return sorted(scored, key=lambda r: -r.score)

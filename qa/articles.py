@@ -1,0 +1,87 @@
+"""From articles to what an index stores: each article's content hash (what its vectors depend
+on), its sentences, and who says each; only new or changed articles are split and embedded."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+from .errors import InputError
+from .speakers import attribute
+from .splitter import SPLITTER_VERSION, split_document
+from .storage.stored import StoredDoc
+from .types import Document, Span
+
+log = logging.getLogger("qa.index")
+
+
+@dataclass
+class AddReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # no sentence to index: not added
+    sentences: int = 0  # newly embedded
+
+
+def content_hash(doc: Document) -> str:
+    """What the vectors depend on: the text, and the title (used as context), and how it splits."""
+    h = hashlib.sha256()
+    for part in (SPLITTER_VERSION, doc.title or "", doc.text):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+@dataclass
+class Batch:
+    """The articles of one ``add`` that need embedding (``pending``: article, hash, sentence
+    spans), and those whose metadata alone changed (``relabelled``)."""
+
+    pending: list[tuple[Document, str, list[Span]]] = field(default_factory=list)
+    relabelled: list[StoredDoc] = field(default_factory=list)
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """Every sentence to embed, article after article."""
+        return [doc.text[s.start:s.end] for doc, _, spans in self.pending for s in spans]
+
+    def stored(self) -> list[StoredDoc]:
+        """The pending articles as stored, with who says each sentence (computed once)."""
+        texts, out, row = self.texts, [], 0
+        for doc, digest, spans in self.pending:
+            out.append(StoredDoc.of(doc, digest, spans, attribute(texts[row:row + len(spans)])))
+            row += len(spans)
+        return out
+
+
+def new_or_changed(docs: dict[str, Document], known: dict[str, StoredDoc],
+                   report: AddReport) -> Batch:
+    """What of ``docs`` needs embedding, given the ``known`` stored articles; the unchanged and
+    the empty ones are noted in ``report``."""
+    batch = Batch()
+    for doc in docs.values():
+        digest = content_hash(doc)
+        old = known.get(doc.id)
+        if old is not None and old.hash == digest:
+            if old.document != doc:  # metadata changed; vectors have not
+                batch.relabelled.append(replace(old, document=doc))
+            report.unchanged.append(doc.id)
+            continue
+        spans, _ = split_document(doc.text)
+        if not spans:
+            report.empty.append(doc.id)
+            log.warning("article %r has no sentence to index; skipped", doc.id)
+            continue
+        batch.pending.append((doc, digest, spans))
+    return batch
+
+
+def check(doc: Document) -> None:
+    if not isinstance(doc, Document):
+        raise InputError(f"expected qa.Document, got {type(doc).__name__}")
+    if not isinstance(doc.id, str) or not doc.id.strip():
+        raise InputError("a document needs a non-empty string id")
+    if not isinstance(doc.text, str):
+        raise InputError(f"document {doc.id!r}: text must be a string")

@@ -1,0 +1,197 @@
+"""Where the rows a question ranks come from: the one part of ranking that differs by index size
+or backend.
+
+A row source gives, for one question, the rows to rank with each one's cosine and its
+neighbours' (``pick``), over a ``RowMap`` (which article and sentence each row is) and a
+``CorpusData`` (article centroids, BM25, number/name flags). Everything after that - the
+features, their fusion, the checks - is the same code for every source (qa/ranking/question.py).
+
+- ``AllRows``: every sentence, vectors in memory (indexes up to ``tuning.RANK_ALL_MAX``).
+- ``GraphCandidates``: the vector store's nearest ``tuning.CANDIDATES`` sentences and every
+  sentence of their best ``tuning.ARTICLES`` articles, vectors read from disk as needed.
+- A vector engine (README, "Beyond one machine") is a third class with the same ``pick``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from ..speakers import attribute, surname
+from ..storage.stored import StoredDoc
+from ..tuning import ARTICLES, CANDIDATES
+from .corpusdata import CorpusData
+from .fuse import neighbour_max
+
+
+@dataclass(frozen=True)
+class RowMap:
+    """Rows 0..n-1 are the articles' sentences, article after article: which article and which
+    sentence each row is. Computed here only."""
+
+    docs: tuple[StoredDoc, ...]
+    doc_start: np.ndarray = field(repr=False)  # (articles + 1,) first row of each, then n
+    row_doc: np.ndarray = field(repr=False)  # (n,) the article's position in ``docs``
+    row_sent: np.ndarray = field(repr=False)  # (n,) the sentence's number in its article
+
+    @classmethod
+    def of(cls, docs: Sequence[StoredDoc]) -> "RowMap":
+        sizes = np.array([d.size for d in docs], np.int64)
+        doc_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        row_doc = np.repeat(np.arange(len(docs), dtype=np.int64), sizes)
+        return cls(tuple(docs), doc_start, row_doc, np.arange(len(row_doc)) - doc_start[row_doc])
+
+    def __len__(self) -> int:
+        return len(self.row_doc)
+
+    def doc(self, row: int) -> StoredDoc:
+        return self.docs[self.row_doc[row]]
+
+    def text(self, row: int) -> str:
+        d = self.docs[self.row_doc[row]]
+        s, e = d.bounds[self.row_sent[row]]
+        return d.document.text[s:e]
+
+    def speaker(self, row: int) -> str | None:
+        d = self.docs[self.row_doc[row]]
+        return d.speakers[self.row_sent[row]] if d.speakers is not None else None
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each article's position in ``docs``, by id."""
+        return {d.document.id: i for i, d in enumerate(self.docs)}
+
+    def rows_of(self, doc_ids: Sequence[str]) -> np.ndarray:
+        """The rows of the articles ``doc_ids`` (unknown ids are ignored), sorted."""
+        at = self.positions
+        parts = [np.arange(self.doc_start[at[d]], self.doc_start[at[d] + 1])
+                 for d in dict.fromkeys(doc_ids) if d in at]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+class Texts:
+    """The sentences of some rows (``rows``; None: every row), read only where asked
+    (``fuse.distinct`` reads the best few dozen)."""
+
+    def __init__(self, rowmap: RowMap, rows: np.ndarray | None = None):
+        self.rowmap, self.rows = rowmap, rows
+
+    def __getitem__(self, i: int) -> str:
+        return self._of(int(i if self.rows is None else self.rows[i]))
+
+    def __len__(self) -> int:
+        return len(self.rowmap) if self.rows is None else len(self.rows)
+
+    def _of(self, row: int) -> str:
+        return self.rowmap.text(row)
+
+
+class Speakers(Texts):
+    """Who says each of some rows, looked up only where asked (a question that names nobody
+    reads the few it returns)."""
+
+    def _of(self, row: int) -> str | None:
+        return self.rowmap.speaker(row)
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The rows one question ranks, and what the source knows of them."""
+
+    rows: np.ndarray | None  # sorted row numbers; None: every row, in order
+    dense: np.ndarray  # each one's cosine with the question
+    neighbour: np.ndarray  # the better cosine of the sentences beside it in its article
+    speakers: Sequence[str | None]  # who says each
+    surnames: np.ndarray | None  # their surnames, where kept (a fast first filter)
+    texts: Sequence[str]  # each one's sentence
+    only: np.ndarray | None = None  # positions the question may return (None: all)
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+    def row(self, i: int) -> int:
+        return int(i if self.rows is None else self.rows[i])
+
+
+class RowSource(Protocol):
+    rowmap: RowMap
+    data: CorpusData
+
+    def pick(self, query: np.ndarray, only: np.ndarray | None) -> Picked:
+        """The rows to rank for ``query`` (float32, unit length), among ``only`` when given."""
+
+    @property
+    def texts(self) -> Sequence[str]:
+        """Every row's sentence (the checks after ranking read the few they need)."""
+
+
+class AllRows:
+    """Every sentence, with its vector in memory: one product per question."""
+
+    def __init__(self, rowmap: RowMap, matrix: np.ndarray, data: CorpusData):
+        self.rowmap, self.data = rowmap, data
+        self.matrix = np.ascontiguousarray(matrix, np.float32)
+        self.texts = [d.document.text[s:e] for d in rowmap.docs for s, e in d.bounds.tolist()]
+        by_doc = [d.speakers if d.speakers is not None else
+                  attribute([d.document.text[s:e] for s, e in d.bounds.tolist()])
+                  for d in rowmap.docs]
+        self.speakers = [s for doc in by_doc for s in doc]
+        self.surnames = np.array([surname(s) if s else "" for s in self.speakers], dtype=object)
+
+    def pick(self, query: np.ndarray, only: np.ndarray | None) -> Picked:
+        dense = self.matrix @ query
+        return Picked(None, dense, neighbour_max(dense, self.rowmap.row_doc), self.speakers,
+                      self.surnames, self.texts, only)
+
+
+class GraphCandidates:
+    """The vector store's candidates and the rest of their best articles; vectors, centroids
+    and postings read where they are (on disk for a large index)."""
+
+    def __init__(self, rowmap: RowMap, store, vectors, data: CorpusData,
+                 candidates: int = CANDIDATES, articles: int = ARTICLES):
+        """``store``: a qa.storage.vectors.VectorStore over the rows; ``vectors``: the same
+        float vectors, rows read as needed (an array or RawRows); ``candidates``: how many of
+        the store's nearest rows a question ranks, with every sentence of the best ``articles``
+        of their articles."""
+        self.rowmap, self.store, self.vectors, self.data = rowmap, store, vectors, data
+        self.n_candidates, self.n_articles = candidates, articles
+        self.texts = Texts(rowmap)
+
+    def candidates(self, query: np.ndarray, only: np.ndarray | None) -> np.ndarray:
+        """The store's nearest rows and every sentence of the best of their articles (among
+        ``only`` when given); sorted."""
+        rm = self.rowmap
+        found = self.store.candidates(query, self.n_candidates, only)
+        if not len(found):
+            return found
+        best_docs = list(dict.fromkeys(rm.row_doc[found].tolist()))[:self.n_articles]
+        extra = [np.arange(rm.doc_start[d], rm.doc_start[d + 1]) for d in best_docs]
+        out = unique(np.concatenate([found] + extra))
+        return np.intersect1d(out, only) if only is not None else out
+
+    def pick(self, query: np.ndarray, only: np.ndarray | None) -> Picked:
+        rm, cand = self.rowmap, self.candidates(query, only)
+        n = len(rm)
+        # vectors of the candidates and of the sentences beside them, in one read
+        near = unique(np.concatenate([cand, cand[cand > 0] - 1, cand[cand < n - 1] + 1]))
+        near_dense = np.asarray(self.vectors[near], np.float32) @ query if len(near) \
+            else np.zeros(0, np.float32)
+        dense = near_dense[np.searchsorted(near, cand)]
+        neighbour = np.zeros(len(cand), np.float32)
+        doc = rm.row_doc[cand]
+        for step in (-1, 1):
+            other = cand + step
+            ok = (other >= 0) & (other < n)
+            ok[ok] &= rm.row_doc[other[ok]] == doc[ok]
+            val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
+            neighbour = np.maximum(neighbour, val)
+        return Picked(cand, dense, neighbour, Speakers(rm, cand), None, Texts(rm, cand))
+
+
+def unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique, without its hashing: faster on a few hundred ints)."""
+    a = np.sort(a)
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a

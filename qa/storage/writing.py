@@ -1,0 +1,140 @@
+"""Writing the index folder (qa/storage/folder.py describes it): a new generation folder,
+streamed to disk and hashed as written, then the manifest replaced atomically; commits to one
+folder take turns under its lock."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import IndexFileError
+from . import FORMAT_VERSION, LOCK, MANIFEST, SEARCH_FILE
+from .files import fsync, fsync_path, locked_file, write_durably, write_lines
+from .stored import Snapshot, StoredDoc
+
+ROWS = 8192  # vector rows written at a time
+
+
+def save(path: Path, snap: Snapshot) -> str:
+    """Write ``snap`` as the folder's next generation, under the folder's lock; its name."""
+    with locked(path):
+        return write(path, snap)
+
+
+@contextmanager
+def locked(path: Path):
+    """Hold the folder's lock (creating the folder): commits to one folder take turns, across
+    processes. Released when the block ends or the process dies."""
+    with ExitStack() as held:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            # two writers on one folder would pick the same generation name
+            held.enter_context(locked_file(path / LOCK, "a+b"))
+        except OSError as e:  # e.g. a read-only folder: the caller may go on from memory
+            raise _save_error(path, e) from None
+        yield
+
+
+def write(path: Path, snap: Snapshot) -> str:
+    """Write ``snap`` as the next generation and point the manifest at it (the caller holds
+    ``locked(path)``); the generation's name. On an error nothing visible has changed."""
+    return _save(path, snap)
+
+
+def _save(path: Path, snap: Snapshot) -> str:
+    gen = _next_generation(path)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path))
+    tmp_manifest = path / (MANIFEST + ".tmp")
+    published = False
+    try:
+        # Streamed to disk and hashed as written (a 1M-sentence index is never held twice);
+        # a full disk is an OSError like any other.
+        digests = {"documents.jsonl": write_lines(tmp / "documents.jsonl", (
+            json.dumps(_doc_row(d), ensure_ascii=False) + "\n" for d in snap.docs)),
+            "spans.i64": write_lines(tmp / "spans.i64", (
+                np.ascontiguousarray(d.bounds, "<i8").tobytes() for d in snap.docs)),
+            **_write_rows(tmp / "vectors.f32", tmp / "vectors.sum", snap.vectors, snap.dim)}
+        extra_files = dict(snap.side)
+        if snap.search is not None:
+            extra_files[SEARCH_FILE] = snap.search.to_bytes()
+        for name, data in extra_files.items():
+            digests[name] = write_durably(tmp / name, data)
+        os.replace(tmp, path / gen)
+        fsync_path(path)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "model": snap.model,
+            "backend": snap.backend,
+            "dimension": snap.dim,
+            "documents": len(snap.docs),
+            "sentences": int(len(snap.vectors)),
+            "generation": gen,
+            "hashes": {d.document.id: d.hash for d in snap.docs},
+            "files": digests,
+            **snap.extra,
+        }
+        write_durably(tmp_manifest, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
+        os.replace(tmp_manifest, path / MANIFEST)
+        published = True
+        fsync_path(path)
+    except OSError as e:
+        if not published:
+            for leftover in (tmp, path / gen):
+                shutil.rmtree(leftover, ignore_errors=True)
+            tmp_manifest.unlink(missing_ok=True)
+        raise _save_error(path, e) from None
+    _remove_old_generations(path, keep=gen)
+    return gen
+
+
+def _doc_row(d: StoredDoc) -> dict[str, Any]:
+    row = {"document": d.document.to_dict(), "hash": d.hash, "sentences": d.size}
+    if d.speakers is not None:  # [sentence number, name] where someone is quoted or reported
+        row["speakers"] = [[i, name] for i, name in enumerate(d.speakers) if name is not None]
+    return row
+
+
+def _save_error(path: Path, e: OSError) -> IndexFileError:
+    return IndexFileError(f"could not save the index to {path}: {e.strerror or e}; the previous "
+                          "index there is untouched. Free some disk space or choose another "
+                          "--index folder")
+
+
+def _next_generation(path: Path) -> str:
+    nums = [int(p.name[1:]) for p in path.glob("g[0-9]*") if p.name[1:].isdigit()]
+    return f"g{max(nums, default=0) + 1:06d}"
+
+
+def _remove_old_generations(path: Path, keep: str) -> None:
+    for p in path.iterdir():
+        if p.is_dir() and p.name != keep and (p.name.startswith(".tmp-") or
+                                              (p.name.startswith("g") and p.name[1:].isdigit())):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _write_rows(p: Path, sums_file: Path, vectors, dim: int) -> dict[str, str]:
+    """The vector rows as raw little-endian float32, a bounded number at a time, and their
+    checksums; the two files' sha256."""
+    from .rows import row_sums
+
+    h, hs = hashlib.sha256(), hashlib.sha256()
+    with open(p, "wb") as fh, open(sums_file, "wb") as fs:
+        for lo in range(0, len(vectors), ROWS):
+            data = np.ascontiguousarray(vectors[lo:lo + ROWS], "<f4")
+            if data.ndim != 2 or data.shape[1] != dim:
+                raise ValueError(f"vector rows of shape {data.shape}, expected (*, {dim})")
+            sums = row_sums(data).astype("<u8").tobytes()
+            h.update(data.data)
+            fh.write(data.data)
+            hs.update(sums)
+            fs.write(sums)
+        fsync(fh)
+        fsync(fs)
+    return {p.name: h.hexdigest(), sums_file.name: hs.hexdigest()}
