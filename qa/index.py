@@ -454,7 +454,21 @@ class Index:
         """The ``k`` sentences that best answer ``question``, best first."""
         return self._search(question, k, doc_ids)[0]
 
-    def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, *, doc_ids: Sequence[str] | None = None,
+            since=None, until=None, sources: Sequence[str] | str | None = None) -> Answer:
+        """The answer to ``question`` (qa/asking.py): the best ``k`` sentences (``None``: 5); for
+        "what did X say" questions every statement of X's (``k`` caps them; ``None``: all). Only
+        articles published ``since``/``until`` (dates) by ``sources`` are searched; a time phrase
+        in the question ("last week") sets the dates when they are not given."""
+        from .asking import ask
+
+        return ask(self, question, k, doc_ids=doc_ids, since=since, until=until, sources=sources)
+
+    def stored(self) -> dict[str, StoredDoc]:
+        """Every article as stored (sentence offsets, speakers), from one state."""
+        return dict(self._docs)
+
+    def _plain_ask(self, question: str, k: int, doc_ids: Sequence[str] | None) -> Answer:
         from .answer import decide
 
         hits, evidence = self._search(question, k, doc_ids)

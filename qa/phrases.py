@@ -1,0 +1,148 @@
+"""The answer phrase: the words of a sentence that answer a who / whom / when / where / which /
+how many / how much question ("Dmitry Peskov" in "Kremlin spokesman Dmitry Peskov said ...").
+
+Rule-based, and cautious: the candidates of the kind the question asks for (names for who /
+which, places after "in"/"at"/"from" for where, dates for when, amounts for how many / how much)
+are found in the sentence; those made of the question's own words are dropped (the question
+names what it asks about, not the answer); when several are left, the one nearest the question's
+words wins only if it is clearly nearer than the next. Otherwise nothing is marked: a missing mark
+costs the reader a scan, a wrong one misleads. How often the mark is the answer is measured on the
+BBC dev fact questions (bench/phrases.py, BENCHMARKS.md).
+"""
+from __future__ import annotations
+
+import re
+
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
+           "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+_DAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_DATE = re.compile(
+    rf"\b(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?"
+    rf"(?:,?\s+(?:19|20)\d\d)?|(?:in\s+the\s+)?(?:19|20)\d0s|(?:19|20)\d\d|(?:last|next)\s+"
+    rf"(?:week|month|year|{_DAYS})|yesterday|(?:{_DAYS})|\d{{1,2}}(?:[:.]\d\d)\s*(?:am|pm|GMT|BST)?)\b")
+_SCALE = r"(?:\s*(?:m|bn|k|million|billion|trillion|thousand|hundred|per\s*cent|percent|%))?"
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                 "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
+                 "sixty|seventy|eighty|ninety|hundred|a hundred|dozens|hundreds|thousands|"
+                 "millions|a dozen|half")
+_AMOUNT = re.compile(
+    rf"(?:[£$€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|\b\d[\d,]*(?:\.\d+)?{_SCALE}"
+    rf"(?:\s*(?:dollars|euros|pounds|pence|cents|yen))?|\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*"
+    rf"{_SCALE})(?![\w£$€])", re.IGNORECASE)
+_NAME_WORD = r"(?:[A-Z][\w'’.\-]*[\w.]|[A-Z])"
+_NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|de|des|du|da|di|van|von|der|the|al|bin|le|la)\s+)?"
+                   rf"{_NAME_WORD})*")
+_WORD = re.compile(r"[\w'’]+")
+_NOT_NAMES = {"the", "a", "an", "but", "and", "he", "she", "it", "they", "we", "i", "in", "on",
+              "at", "as", "if", "so", "this", "that", "there", "his", "her", "their", "its",
+              "mr", "mrs", "ms", "dr", "sir", "however", "meanwhile", "after", "before", "when",
+              "while", "although", "speaking", "last", "earlier", "bbc", "news", "one", "some"}
+_MONTH_OR_DAY = {m.lower() for m in (_MONTHS + "|" + _DAYS).split("|")}
+_STOP = {"who", "whom", "whose", "what", "when", "where", "which", "how", "many", "much", "is",
+         "was", "were", "are", "did", "does", "do", "the", "a", "an", "of", "in", "on", "at", "to",
+         "for", "by", "and", "has", "have", "had", "its", "his", "her", "their", "with", "from",
+         "as", "be", "been", "that", "this", "it", "s", "year", "years", "first", "new"}
+_WHERE_PREP = re.compile(r"\b(?:in|at|from|to|near|into|outside|inside|across|between)\s+"
+                         r"(?:the\s+)?$",
+                         re.IGNORECASE)
+MARGIN = 3  # words: the nearest candidate must be this much nearer than the next one
+REACH = 12  # words: a candidate further than this from every question word is not marked
+
+
+def kind(question: str) -> str | None:
+    """What a question asks for: "person", "which", "place", "date", "amount", or None."""
+    q = question.strip().lower()
+    q = re.sub(r"^(?:and|so|but)\s+", "", q)
+    if re.match(r"^(?:by\s+)?how\s+(?:many|much)\b", q) or re.match(
+            r"^what\s+(?:is|was|were|are)\s+the\s+(?:number|amount|price|cost|value|total|"
+            r"figure|size)\b", q):
+        return "amount"
+    if re.match(r"^(?:who|whom)\b", q):
+        return "person"
+    if re.match(r"^(?:when|what\s+(?:year|date|day|month|time))\b", q):
+        return "date"
+    if re.match(r"^where\b", q):
+        return "place"
+    if re.match(r"^which\b", q):
+        return "which"
+    return None
+
+
+def find(question: str, sentence: str) -> tuple[int, int] | None:
+    """(start, end) of the answer phrase in ``sentence``, or None when the question is not of a
+    kind that has one, or no phrase is clearly the answer."""
+    want = kind(question)
+    if want is None:
+        return None
+    asked = {w.lower() for w in _WORD.findall(question)}
+    spans = _candidates(want, sentence, asked)
+    if not spans:
+        return None
+    words = [(m.start(), m.end()) for m in _WORD.finditer(sentence)]
+    anchors = [i for i, (a, b) in enumerate(words)
+               if sentence[a:b].lower() in asked - _STOP]
+    if not anchors:
+        return spans[0] if len(spans) == 1 else None
+
+    def distance(span):
+        first = next(i for i, (a, b) in enumerate(words) if b > span[0])
+        last = max(i for i, (a, b) in enumerate(words) if a < span[1])
+        return min(abs(first - j) if j < first else abs(j - last) if j > last else 0
+                   for j in anchors)
+
+    ranked = sorted((distance(s), s) for s in spans)
+    if ranked[0][0] > REACH:
+        return None
+    best = ranked[0][1]
+    if any(_listed(sentence, best, other) for _, other in ranked[1:]):
+        return None  # "Tony Blair and Gordon Brown": one of a list is not the answer
+    if len(ranked) > 1 and ranked[1][0] - ranked[0][0] < MARGIN:
+        return None
+    return ranked[0][1]
+
+
+def _candidates(want: str, sentence: str, asked: set[str]) -> list[tuple[int, int]]:
+    if want == "amount":
+        found = [(m.start(), m.end()) for m in _AMOUNT.finditer(sentence)
+                 if not _is_year(m.group(0))]
+    elif want == "date":
+        found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    else:
+        found = []
+        for m in _NAME.finditer(sentence):
+            a, b = _trim(sentence, m.start(), m.end(), asked)
+            if a is None:
+                continue
+            if want == "place" and not _WHERE_PREP.search(sentence[:a]):
+                continue
+            found.append((a, b))
+    return [(a, b) for a, b in found
+            if {w.lower() for w in _WORD.findall(sentence[a:b])} - asked - _STOP]
+
+
+def _trim(sentence: str, a: int, b: int, asked: set[str]) -> tuple[int | None, int]:
+    """A name run without leading words that are the question's own, titles or function words
+    ("Kremlin Spokesman Dmitry Peskov" asked as "Who is the Kremlin spokesman?": "Dmitry
+    Peskov"); (None, 0) when nothing is left or it is a date word."""
+    words = list(re.finditer(r"\S+", sentence[a:b]))
+    while words and (words[0].group(0).lower().strip(".,’'") in asked | _NOT_NAMES):
+        words = words[1:]
+    while words and words[-1].group(0).lower().strip(".,’'") in _NOT_NAMES | asked:
+        words = words[:-1]
+    if not words:
+        return None, 0
+    lo, hi = a + words[0].start(), a + words[-1].end()
+    text = sentence[lo:hi].rstrip(".")
+    if text.lower() in _MONTH_OR_DAY or (lo == 0 and len(words) == 1):
+        return None, 0  # a one-word run opening the sentence is as often not a name
+    return lo, lo + len(text)
+
+
+def _listed(sentence: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two candidates stand side by side in a list ("X and Y", "X, Y")."""
+    lo, hi = (a, b) if a[0] < b[0] else (b, a)
+    return bool(re.fullmatch(r"\s*(?:,|and|&|or|,\s*and)\s*", sentence[lo[1]:hi[0]]))
+
+
+def _is_year(text: str) -> bool:
+    return bool(re.fullmatch(r"(?:19|20)\d\d", text.strip()))
