@@ -82,13 +82,18 @@ def _statements(index, question: str, said, wanted: statements.Asked, k: int | N
 
 def mark(question: str, hits: list[Hit], answered: bool) -> list[Hit]:
     """``hits`` with the answer phrase set where one is clearly there (``answer_start`` /
-    ``answer_end``: offsets into the article), in the hits that answer."""
+    ``answer_end``: offsets into the article): in the best hit, and in the others that answer
+    with the same words (a lower hit's own phrase is too often an answer to something else)."""
     if not answered or phrases.kind(question) is None:
         return hits
-    out = []
-    for hit in hits:
+    out, agreed = [], None
+    for n, hit in enumerate(hits):
         span = phrases.find(question, hit.text) if decide([hit]) else None
         if span is not None:
-            hit = replace(hit, answer_start=hit.start + span[0], answer_end=hit.start + span[1])
+            words = hit.text[span[0]:span[1]].casefold()
+            if n == 0 or words == agreed:
+                agreed = words
+                hit = replace(hit, answer_start=hit.start + span[0],
+                              answer_end=hit.start + span[1])
         out.append(hit)
     return out

@@ -21,15 +21,15 @@ _DATE = re.compile(
     rf"(?:,?\s+(?:19|20)\d\d)?|(?:in\s+the\s+)?(?:19|20)\d0s|(?:19|20)\d\d|(?:last|next)\s+"
     rf"(?:week|month|year|{_DAYS})|yesterday|(?:{_DAYS})|\d{{1,2}}(?:[:.]\d\d)\s*(?:am|pm|GMT|BST)?)\b")
 _SCALE = r"(?:\s*(?:m|bn|k|million|billion|trillion|thousand|hundred|per\s*cent|percent|%))?"
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+_NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
                  "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
                  "sixty|seventy|eighty|ninety|hundred|a hundred|dozens|hundreds|thousands|"
                  "millions|a dozen|half")
 _AMOUNT = re.compile(
-    rf"(?:[£$€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|\b\d[\d,]*(?:\.\d+)?{_SCALE}"
+    rf"(?:[£$€¥]\s?\d(?:[\d,]*\d)?(?:\.\d+)?{_SCALE}|\b\d(?:[\d,]*\d)?(?:\.\d+)?(?:st|nd|rd|th)?{_SCALE}"
     rf"(?:\s*(?:dollars|euros|pounds|pence|cents|yen))?|\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*"
     rf"{_SCALE})(?![\w£$€])", re.IGNORECASE)
-_NAME_WORD = r"(?:[A-Z][\w'’.\-]*[\w.]|[A-Z])"
+_NAME_WORD = r"(?<![\w'’])(?:[A-Z][\w'’.\-]*[\w.]|[A-Z])"
 _NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|de|des|du|da|di|van|von|der|the|al|bin|le|la)\s+)?"
                    rf"{_NAME_WORD})*")
 _WORD = re.compile(r"[\w'’]+")
@@ -53,7 +53,7 @@ def kind(question: str) -> str | None:
     """What a question asks for: "person", "which", "place", "date", "amount", or None."""
     q = question.strip().lower()
     q = re.sub(r"^(?:and|so|but)\s+", "", q)
-    if re.match(r"^(?:by\s+)?how\s+(?:many|much)\b", q) or re.match(
+    if re.match(r"^(?:by\s+)?how\s+(?:many|much)\b|^(?:which|what)\s+number\b", q) or re.match(
             r"^what\s+(?:is|was|were|are)\s+the\s+(?:number|amount|price|cost|value|total|"
             r"figure|size)\b", q):
         return "amount"
@@ -79,8 +79,14 @@ def find(question: str, sentence: str) -> tuple[int, int] | None:
     if not spans:
         return None
     words = [(m.start(), m.end()) for m in _WORD.finditer(sentence)]
-    anchors = [i for i, (a, b) in enumerate(words)
-               if sentence[a:b].lower() in asked - _STOP]
+    stems = {_stem(w) for w in asked - _STOP}
+    anchors = [i for i, (a, b) in enumerate(words) if _stem(sentence[a:b].lower()) in stems]
+    if want == "amount":  # "how many jobs": the amount of jobs, when one is
+        counted = _counted_noun(question)
+        of_it = [s for s in spans if counted and counted in {
+            _stem(w.lower()) for w in _WORD.findall(sentence[s[1]:s[1] + 40])[:3]}]
+        if len(of_it) == 1:
+            return of_it[0]
     if not anchors:
         return spans[0] if len(spans) == 1 else None
 
@@ -93,18 +99,15 @@ def find(question: str, sentence: str) -> tuple[int, int] | None:
     ranked = sorted((distance(s), s) for s in spans)
     if ranked[0][0] > REACH:
         return None
-    best = ranked[0][1]
-    if any(_listed(sentence, best, other) for _, other in ranked[1:]):
-        return None  # "Tony Blair and Gordon Brown": one of a list is not the answer
     if len(ranked) > 1 and ranked[1][0] - ranked[0][0] < MARGIN:
         return None
     return ranked[0][1]
 
 
 def _candidates(want: str, sentence: str, asked: set[str]) -> list[tuple[int, int]]:
-    if want == "amount":
+    if want == "amount":  # not a year, nor part of a compound ("six-cylinder", "46-strong")
         found = [(m.start(), m.end()) for m in _AMOUNT.finditer(sentence)
-                 if not _is_year(m.group(0))]
+                 if not _is_year(m.group(0)) and not re.match(r"-[a-z]", sentence[m.end():])]
     elif want == "date":
         found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
     else:
@@ -116,8 +119,14 @@ def _candidates(want: str, sentence: str, asked: set[str]) -> list[tuple[int, in
             if want == "place" and not _WHERE_PREP.search(sentence[:a]):
                 continue
             found.append((a, b))
-    return [(a, b) for a, b in found
-            if {w.lower() for w in _WORD.findall(sentence[a:b])} - asked - _STOP]
+    stems = {_stem(w) for w in asked - _STOP}
+    found = [(a, b) for a, b in found  # not the question's own words ("Japanese" for "Japan")
+             if {_stem(w) for w in _WORD.findall(sentence[a:b])} - stems - _STOP]
+    if want in ("person", "which"):  # "Labour chancellor", "Turkish investment": a modifier
+        found = [(a, b) for a, b in found if not _modifier(sentence, a, b)]
+    if want == "person" and any(" " in sentence[a:b] for a, b in found):
+        found = [(a, b) for a, b in found if " " in sentence[a:b]]  # a person has two names
+    return _merged(sentence, found)
 
 
 def _trim(sentence: str, a: int, b: int, asked: set[str]) -> tuple[int | None, int]:
@@ -125,8 +134,16 @@ def _trim(sentence: str, a: int, b: int, asked: set[str]) -> tuple[int | None, i
     ("Kremlin Spokesman Dmitry Peskov" asked as "Who is the Kremlin spokesman?": "Dmitry
     Peskov"); (None, 0) when nothing is left or it is a date word."""
     words = list(re.finditer(r"\S+", sentence[a:b]))
+    cut = 0
     while words and (words[0].group(0).lower().strip(".,’'") in asked | _NOT_NAMES):
+        cut += words[0].group(0).lower().strip(".,’'") in asked
         words = words[1:]
+    for i, w in enumerate(words[:-1]):  # "Scotland's Andrew Murray": Andrew Murray
+        if re.search(r"['’]s?$", w.group(0)):
+            words = words[i + 1:]
+            break
+    if cut and len(words) == 1:
+        return None, 0  # "Hollywood Boulevard" asked as "Hollywood": not a name of its own
     while words and words[-1].group(0).lower().strip(".,’'") in _NOT_NAMES | asked:
         words = words[:-1]
     if not words:
@@ -136,6 +153,51 @@ def _trim(sentence: str, a: int, b: int, asked: set[str]) -> tuple[int | None, i
     if text.lower() in _MONTH_OR_DAY or (lo == 0 and len(words) == 1):
         return None, 0  # a one-word run opening the sentence is as often not a name
     return lo, lo + len(text)
+
+
+_NOT_NOUNS = {"last", "on", "in", "at", "has", "had", "have", "is", "was", "were", "are", "said",
+              "says", "will", "would", "could", "and", "or", "to", "for", "of", "by", "from",
+              "with", "which", "who", "that", "as", "after", "before", "also", "this", "the", "a",
+              "an", "but", "did", "does", "may", "might", "should", "can", "won", "beat", "met"}
+
+
+def _modifier(sentence: str, a: int, b: int) -> bool:
+    """Whether a one-word candidate qualifies the noun after it ("Labour chancellor")."""
+    if " " in sentence[a:b]:
+        return False
+    after = re.match(r"\s+([a-z][\w'’-]*)", sentence[b:])
+    return bool(after) and after.group(1) not in _NOT_NOUNS and not after.group(1).endswith("ed")
+
+
+def _stem(word: str) -> str:
+    """A crude stem, so that "leak" finds "leaking" and "jobs" finds "job"."""
+    word = re.sub(r"['’]s?$", "", word.lower()).strip("'’")
+    word = re.sub(r"(?:ing|ed|es|s)$", "", word) if len(word) > 4 else word
+    return word[:5]
+
+
+def _counted_noun(question: str) -> str | None:
+    """The stem of what "how many X" / "how much X" counts, if named."""
+    m = re.search(r"how\s+(?:many|much)\s+(?:more\s+|of\s+the\s+)?([\w'’-]+)", question, re.I)
+    if not m or m.group(1).lower() in _STOP | {"did", "does", "is", "was", "were", "are", "will",
+                                               "has", "have", "had", "more", "money"}:
+        return None
+    return _stem(m.group(1))
+
+
+def _merged(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Candidates in a list ("X and Y", "X, Y and Z") or an amount with its conversion
+    ("$336m (£178m)") as one: together they are the answer."""
+    out: list[tuple[int, int]] = []
+    for span in sorted(spans):
+        if out and (_listed(sentence, out[-1], span) or re.fullmatch(
+                r"\s*\(\s*", sentence[out[-1][1]:span[0]]) and sentence[span[1]:span[1] + 1] == ")"):
+            end = span[1] + (1 if sentence[span[1]:span[1] + 1] == ")" and "(" in
+                             sentence[out[-1][1]:span[0]] else 0)
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append(span)
+    return out
 
 
 def _listed(sentence: str, a: tuple[int, int], b: tuple[int, int]) -> bool:

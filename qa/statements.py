@@ -18,7 +18,7 @@ from .types import Hit
 
 # The ranker's score (0-1, qa/rerank.py) a statement needs to count as "about Y": chosen by
 # cross-validation over BBC dev + dev2 (bench/statements.py); 0 keeps every statement of X.
-TOPIC_THRESHOLD = 0.40
+TOPIC_THRESHOLD = 0.60
 CONTEXT_SENTENCES = 2
 _WHAT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\b", re.IGNORECASE)
 

@@ -23,6 +23,10 @@ from qa.types import Hit
     ("Where was the summit held?", "The summit was held in Helsinki on Friday.", "Helsinki"),
     ("Where was the summit held?", "The summit was held at the Palais des Nations.",
      "Palais des Nations"),
+    ("Who met the minister?", "Tony Blair and Gordon Brown met the minister.",
+     "Tony Blair and Gordon Brown"),  # a list is the answer
+    ("How much did it cost?", "It cost $336m (£178m) in all.", "$336m (£178m)"),
+    ("How many jobs will go?", "Of its 46 plants, 3 will shut and 800 jobs will go.", "800"),
     ("Which company bought the airline?", "The airline was bought by Lufthansa last year.",
      "Lufthansa"),
 ])
@@ -35,7 +39,7 @@ def test_the_phrase_that_answers(question, sentence, phrase):
     ("What did Galuzin say?", "Galuzin said 3 things."),  # not a question with a phrase
     ("Who is the Kremlin spokesman?", "The Kremlin spokesman declined to comment."),  # no name
     # two names as near the question's words: unsure, so nothing
-    ("Who met the minister?", "Tony Blair and Gordon Brown met the minister."),
+    ("Who chaired the meeting?", "Anna Lee, the meeting chair, thanked Tom Hart."),
     ("When did it happen?", "It happened."),
 ])
 def test_nothing_is_marked_when_unsure(question, sentence):
