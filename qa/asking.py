@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
-from . import periods, phrases, statements
+from . import periods, phrases
+from . import statements as _statements_mod
 from .answer import decide
 from .types import Answer, Hit
 
@@ -24,7 +25,10 @@ DEFAULT_K = 5  # sentences for a question that is not a statements question, whe
 
 
 def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | None = None,
-        since=None, until=None, sources: Sequence[str] | str | None = None) -> Answer:
+        since=None, until=None, sources: Sequence[str] | str | None = None,
+        statements: bool = True) -> Answer:
+    """See ``Index.ask``; ``statements=False`` ranks a "what did X say" question as any other
+    (the chat's "what else?" after the statements)."""
     from .index import _check_k, _check_question
 
     question = _check_question(question)
@@ -48,9 +52,9 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
         topic_question = " ".join((question[:phrase.start()] + question[phrase.end():]).split())
     if scope is not None and not scope:
         return Answer(question=question, hits=[], answered=False, taken_as=taken)
-    wanted = statements.asked(topic_question)
+    wanted = _statements_mod.asked(topic_question) if statements else None
     if wanted is not None:
-        said = statements.collect(docs, wanted.names, scope)
+        said = _statements_mod.collect(docs, wanted.names, scope)
         if said:
             hits = _statements(index, question, said, wanted, k)
             return Answer(question=question, hits=hits, answered=bool(hits), taken_as=taken,
@@ -63,7 +67,7 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
     return answer
 
 
-def _statements(index, question: str, said, wanted: statements.Asked, k: int | None
+def _statements(index, question: str, said, wanted: _statements_mod.Asked, k: int | None
                 ) -> list[Hit]:
     """The statements as hits: scored by the ranker for the whole question (its score where
     they are among its candidates, else 0); with a topic, only those that reach
@@ -72,10 +76,10 @@ def _statements(index, question: str, said, wanted: statements.Asked, k: int | N
     depth = min(1000, sum(index.sentence_count(a) for a in articles))
     scores = {(h.doc_id, h.sentence): h.score
               for h in index.search(question, k=depth, doc_ids=articles)}
-    hits = [statements.hit(stored, i, scores.get((stored.document.id, i), 0.0))
+    hits = [_statements_mod.hit(stored, i, scores.get((stored.document.id, i), 0.0))
             for stored, i in said]
     if wanted.topic:
-        hits = sorted((h for h in hits if h.score >= statements.TOPIC_THRESHOLD),
+        hits = sorted((h for h in hits if h.score >= _statements_mod.TOPIC_THRESHOLD),
                       key=lambda h: -h.score)
     return hits if k is None else hits[:k]
 

@@ -118,23 +118,16 @@ def quote_html(hit: Hit) -> str:
 
 
 def hit_html(hit: Hit, sentences: int | None = None, *, weak: bool = False,
-             cite: bool = True, undated: bool = False) -> str:
-    """A quoted sentence with its citation (``cite=False``: only where it is in the article,
-    under a heading that cites the article), copy button and context."""
+             undated: bool = False) -> str:
+    """A quoted sentence with its citation, copy button and context."""
     cls = "qa-quote qa-weak" if weak else "qa-quote"
     quote = quote_html(hit)
     if len(hit.text) > MAX_QUOTE_CHARS:
         quote += (f' <span class="qa-shortened">(shortened from {len(hit.text):,} characters: '
                   "the whole sentence is in context)</span>")
-    where = citation(hit, sentences, undated=undated) if cite else _where(hit, sentences)
     return (f'<div class="{cls}"><blockquote>{quote}</blockquote>'
-            f"{where}{copy_button(hit)}{in_context(hit)}</div>")
-
-
-def _where(hit: Hit, sentences: int | None) -> str:
-    where = f"sentence {hit.sentence + 1}" + (f" of {sentences}" if sentences else "")
-    return (f'<div class="qa-cite">— {where} <span class="qa-score" title="similarity to the '
-            f'question">score {hit.score:.2f}</span></div>')
+            f"{citation(hit, sentences, undated=undated)}{copy_button(hit)}{in_context(hit)}"
+            "</div>")
 
 
 def copy_button(hit: Hit) -> str:
@@ -221,7 +214,7 @@ def statements_html(hits: list[Hit], counts: dict[str, int], undated: set[str]) 
         parts.append(f'<div class="qa-article"><p class="qa-article-head"><b>'
                      f"{_cited(group[0], doc_id in undated)}</b> · {n} statement"
                      f"{'' if n == 1 else 's'}</p>")
-        parts += [hit_html(h, counts.get(doc_id), cite=False) for h in group]
+        parts += [hit_html(h, counts.get(doc_id), undated=doc_id in undated) for h in group]
         parts.append("</div>")
     return "".join(parts)
 

@@ -102,3 +102,17 @@ def test_the_chat_shows_every_statement_grouped_with_the_count(archive):
     heads = re.findall(r'<p class="qa-article-head">(.*?)</p>', html)
     assert len(heads) == 3 and "New talks" in heads[0] and "Reuters" in heads[0]
     assert "2022-02-20" in heads[0] and "No year" in heads[2]
+
+
+def test_what_else_after_the_statements_pages_through_the_other_sentences(archive):
+    from qa.chat import Conversation, reply_shown
+
+    html, conversation, shown = reply_shown(archive, "What did Galuzin say?", Conversation(), k=2)
+    assert len(shown.hits) == 4 and conversation.shown == 4
+    html, conversation, more = reply_shown(archive, "what else?", conversation, k=2)
+    assert len(more.hits) == 2  # (the fake encoder finds them no answer: shown as nearest)
+    assert not {(h.doc_id, h.sentence) for h in more.hits} & {
+        (h.doc_id, h.sentence) for h in shown.hits}
+    html, conversation, again = reply_shown(archive, "what else?", conversation, k=2)
+    assert not {(h.doc_id, h.sentence) for h in again.hits} & {
+        (h.doc_id, h.sentence) for h in more.hits + shown.hits}
