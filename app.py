@@ -87,11 +87,14 @@ def _respond(message, history, conversation, k, articles, since="", until="", so
     return history, conversation, "", shown
 
 
-def chat(message, history, conversation, k, articles, since="", until="", sources=""):
+def chat(message, history, conversation, k, articles, limits=None):
     """The listener: the history lives in the session's state, not in what the browser sends;
-    the answer shown can be downloaded as Markdown and as JSON."""
+    the answer shown can be downloaded as Markdown and as JSON. ``limits``: the Settings'
+    dates and sources ({"since", "until", "sources"}, as typed)."""
+    limits = limits or {}
     history, conversation, box, shown = _respond(message, history, conversation, k, articles,
-                                                 since, until, sources)
+                                                 limits.get("since"), limits.get("until"),
+                                                 limits.get("sources"))
     if shown is None:
         files = (gr.update(), gr.update())
     else:
@@ -225,8 +228,14 @@ def build(read_only: bool = False) -> gr.Blocks:
                         status = gr.Textbox(label="Status", interactive=False,
                                             elem_id="qa-status")
 
-        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only, since, until,
-                                        only_sources],
+        # The date and source settings reach the chat through the session's state, so the
+        # public /respond endpoint keeps its parameters (question, k, articles)
+        limits = gr.State({})
+        for box in (since, until, only_sources):
+            box.change(lambda a, b, c: {"since": a, "until": b, "sources": c},
+                       inputs=[since, until, only_sources], outputs=limits,
+                       api_visibility="private")
+        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only, limits],
                        outputs=[chatbot, history, conversation, question, as_md, as_json])
         question.submit(**chat_io, api_name="respond")
         ask.click(**chat_io, api_name="respond_1")

@@ -209,6 +209,7 @@ def _ask(args) -> int:
         print(count_line(answer.hits) + ":")
     for n, hit in enumerate(answer.hits, 1):
         cite = ", ".join(x for x in (hit.title or hit.doc_id, hit.source, hit.published) if x)
+        cite += " (undated)" if hit.doc_id in answer.undated else ""
         print(f"{n}. {for_terminal(hit.text)}")
         print(textwrap.indent(f"— {for_terminal(cite)}; sentence {hit.sentence + 1} "
                               f"(score {hit.score:.2f})", "   "))

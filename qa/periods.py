@@ -221,7 +221,7 @@ def limits_of(question: str, docs: Sequence[Document], since=None, until=None,
     if first is not None and last is not None and first > last:
         raise InputError(f"since ({first}) is after until ({last}): nothing can be published "
                          "in between")
-    if first is None and last is None:
+    if first is None and last is None and find_phrase(question):  # (newest reads every date)
         asked = from_question(question, newest(docs) or date.today())
         if asked is not None:
             return Limits(asked.since, asked.until, srcs, asked.phrase)

@@ -116,3 +116,14 @@ def test_what_else_after_the_statements_pages_through_the_other_sentences(archiv
     html, conversation, again = reply_shown(archive, "what else?", conversation, k=2)
     assert not {(h.doc_id, h.sentence) for h in again.hits} & {
         (h.doc_id, h.sentence) for h in more.hits + shown.hits}
+
+
+def test_the_cli_prints_every_statement_with_the_count(isolated_home, fake_model, capsys):
+    import shutil
+
+    from qa.cli import main
+
+    shutil.copy(SEED, isolated_home / "seeds")
+    assert main(["ask", "What did Galuzin say?"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("6 statements in 1 article:\n1. ") and "\n6. " in out

@@ -42,3 +42,24 @@ def test_a_date_limited_question_says_how_it_was_taken(tab):
     assert "(undated)" in reply.inner_text()  # the TASS dateline has no year: kept, marked
     assert reply.locator(".qa-quote").count() == 6
     screenshot(page, "taken-as.png")
+
+
+def test_the_settings_limit_sources_and_dates(tab):
+    page, _ = tab
+    page.get_by_text("Settings").click()
+    box = page.locator("#qa-sources-only").locator("input, textarea").first
+    box.fill("Reuters")
+    box.press("Tab")
+    page.wait_for_timeout(1000)  # the setting reaches the session's state
+    reply = ask(page, "Who is the Kremlin spokesman?")
+    assert reply.locator(".qa-limits").inner_text() == "Taken as: from Reuters"
+    assert "The articles don’t cover this." in reply.inner_text()
+    box.fill("TASS")
+    since = page.locator("#qa-since").locator("input, textarea").first
+    since.fill("2022-02-01")
+    since.press("Tab")
+    page.wait_for_timeout(1000)
+    reply = ask(page, "Who is the Kremlin spokesman?")
+    assert reply.locator(".qa-limits").inner_text() == \
+        "Taken as: published on or after 1 February 2022, from TASS"
+    assert "Dmitry Peskov" in reply.locator(".qa-quote").first.inner_text()
