@@ -91,8 +91,8 @@ def find(question: str, sentence: str) -> tuple[int, int] | None:
         return spans[0] if len(spans) == 1 else None
 
     def distance(span):
-        first = next(i for i, (a, b) in enumerate(words) if b > span[0])
-        last = max(i for i, (a, b) in enumerate(words) if a < span[1])
+        first = next((i for i, (a, b) in enumerate(words) if b > span[0]), len(words) - 1)
+        last = max((i for i, (a, b) in enumerate(words) if a < span[1]), default=first)
         return min(abs(first - j) if j < first else abs(j - last) if j > last else 0
                    for j in anchors)
 

@@ -3,6 +3,8 @@ through Hit offsets, JSON and the chat's <mark>."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fakes import FakeEncoder
 from qa import Document, Index
@@ -81,3 +83,13 @@ def test_the_chat_marks_the_phrase_escaped():
     html = hit_html(hit)
     assert '<mark class="qa-answer-phrase">&#60;b&#62;Dmitry&#60;&#47;b&#62; Peskov</mark>' in html
     assert "<b>" not in html
+
+
+@given(st.sampled_from(["Who is X?", "How many jobs?", "When did it?", "Where is it?",
+                        "Which firm won?", "How much did it cost?"]),
+       st.lists(st.sampled_from(list("Ab1 ,.-£$%()’'\n") + ["Mr Smith ", "£5m ", "in Paris ",
+                                                            "May "]), max_size=40).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_any_sentence_gives_a_span_inside_it_or_none(question, sentence):
+    span = phrases.find(question, sentence)
+    assert span is None or 0 <= span[0] < span[1] <= len(sentence)
