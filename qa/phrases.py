@@ -19,16 +19,18 @@ _DAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _DATE = re.compile(
     rf"\b(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?"
     rf"(?:,?\s+(?:19|20)\d\d)?|(?:in\s+the\s+)?(?:19|20)\d0s|(?:19|20)\d\d|(?:last|next)\s+"
-    rf"(?:week|month|year|{_DAYS})|yesterday|(?:{_DAYS})|\d{{1,2}}(?:[:.]\d\d)\s*(?:am|pm|GMT|BST)?)\b")
+    rf"(?:week|month|year|{_DAYS})|yesterday|(?:{_DAYS})|"
+    rf"\d{{1,2}}(?:[:.]\d\d)\s*(?:am|pm|GMT|BST)?)\b")
 _SCALE = r"(?:\s*(?:m|bn|k|million|billion|trillion|thousand|hundred|per\s*cent|percent|%))?"
 _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
                  "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
                  "sixty|seventy|eighty|ninety|hundred|a hundred|dozens|hundreds|thousands|"
                  "millions|a dozen|half")
 _AMOUNT = re.compile(
-    rf"(?:[£$€¥]\s?\d(?:[\d,]*\d)?(?:\.\d+)?{_SCALE}|\b\d(?:[\d,]*\d)?(?:\.\d+)?(?:st|nd|rd|th)?{_SCALE}"
-    rf"(?:\s*(?:dollars|euros|pounds|pence|cents|yen))?|\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*"
-    rf"{_SCALE})(?![\w£$€])", re.IGNORECASE)
+    rf"(?:[£$€¥]\s?\d(?:[\d,]*\d)?(?:\.\d+)?{_SCALE}"
+    rf"|\b\d(?:[\d,]*\d)?(?:\.\d+)?(?:st|nd|rd|th)?{_SCALE}"
+    rf"(?:\s*(?:dollars|euros|pounds|pence|cents|yen))?"
+    rf"|\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*{_SCALE})(?![\w£$€])", re.IGNORECASE)
 _NAME_WORD = r"(?<![\w'’])(?:[A-Z][\w'’.\-]*[\w.]|[A-Z])"
 _NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|de|des|du|da|di|van|von|der|the|al|bin|le|la)\s+)?"
                    rf"{_NAME_WORD})*")
@@ -190,10 +192,11 @@ def _merged(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     ("$336m (£178m)") as one: together they are the answer."""
     out: list[tuple[int, int]] = []
     for span in sorted(spans):
-        if out and (_listed(sentence, out[-1], span) or re.fullmatch(
-                r"\s*\(\s*", sentence[out[-1][1]:span[0]]) and sentence[span[1]:span[1] + 1] == ")"):
-            end = span[1] + (1 if sentence[span[1]:span[1] + 1] == ")" and "(" in
-                             sentence[out[-1][1]:span[0]] else 0)
+        between = sentence[out[-1][1]:span[0]] if out else ""
+        closed = sentence[span[1]:span[1] + 1] == ")"
+        if out and (_listed(sentence, out[-1], span)
+                    or re.fullmatch(r"\s*\(\s*", between) and closed):
+            end = span[1] + (1 if closed and "(" in between else 0)
             out[-1] = (out[-1][0], end)
         else:
             out.append(span)

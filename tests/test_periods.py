@@ -16,7 +16,8 @@ BASE = date(2022, 2, 2)  # a Wednesday
 
 
 @pytest.mark.parametrize("question, taken", [
-    ("What did Galuzin say in February 2022?", "“in February 2022”: published 1–28 February 2022"),
+    ("What did Galuzin say in February 2022?",
+     "“in February 2022”: published 1–28 February 2022"),
     ("What did Galuzin say in February?", "“in February”: published 1–28 February 2022"),
     ("What happened last week?", "“last week”: published 24–30 January 2022"),
     ("What did he say on Wednesday?", "“on Wednesday”: published 2 February 2022"),

@@ -77,7 +77,8 @@ def test_grouped_by_article_newest_first_undated_last(archive):
 
 
 def test_about_narrows_to_the_topic_best_first(archive, monkeypatch):
-    every = archive.ask("What did Galuzin say about NATO?")
+    shipped = archive.ask("What did Galuzin say about NATO?")
+    assert all(h.score >= statements.TOPIC_THRESHOLD for h in shipped.hits)
     monkeypatch.setattr(statements, "TOPIC_THRESHOLD", 0.0)
     all_of_them = archive.ask("What did Galuzin say about NATO?")
     assert len(all_of_them.hits) == 4
@@ -85,7 +86,7 @@ def test_about_narrows_to_the_topic_best_first(archive, monkeypatch):
     assert scores == sorted(scores, reverse=True)
     monkeypatch.setattr(statements, "TOPIC_THRESHOLD", 2.0)  # nothing reaches it
     assert archive.ask("What did Galuzin say about NATO?").hits == []
-    assert all(h.score >= statements.TOPIC_THRESHOLD or True for h in every.hits)
+    assert len(archive.ask("What did Galuzin say?").hits) == 4  # no topic: no threshold
 
 
 def test_a_person_nobody_quotes_falls_back_to_ranking(archive):
@@ -96,8 +97,9 @@ def test_a_person_nobody_quotes_falls_back_to_ranking(archive):
 def test_the_chat_shows_every_statement_grouped_with_the_count(archive):
     html, _ = reply(archive, "What did Galuzin say?", k=1)  # k pages other answers only
     shown = [unescape(q) for q in re.findall(r"<blockquote><bdi>(.*?)</bdi></blockquote>", html)]
-    assert shown == ["Galuzin warned NATO against expansion.", "Galuzin said the talks would go on.",
-                     "Galuzin added that tea is good.", "Mikhail Galuzin said NATO should listen."]
+    assert shown == ["Galuzin warned NATO against expansion.",
+                     "Galuzin said the talks would go on.", "Galuzin added that tea is good.",
+                     "Mikhail Galuzin said NATO should listen."]
     assert "4 statements in 3 articles" in html
     heads = re.findall(r'<p class="qa-article-head">(.*?)</p>', html)
     assert len(heads) == 3 and "New talks" in heads[0] and "Reuters" in heads[0]
