@@ -41,6 +41,9 @@ CSS = """
 .qa-quote { margin-bottom: 0.8em; }
 .qa-weak blockquote { color: #666; border-left-style: dashed; }
 .qa-cite { font-size: 0.85em; color: #555; }
+.qa-answer mark.qa-answer-phrase { background: #ffe58a; padding: 0 0.1em; }
+.qa-article-head { margin: 0.6em 0 0.2em; }
+.qa-limits, .qa-count { font-size: 0.9em; color: #444; }
 .qa-score { font-size: 0.8em; color: #888; margin-left: 0.4em; }
 .qa-shortened { font-size: 0.8em; color: #888; }
 .qa-cite-text { display: none; }
@@ -57,20 +60,24 @@ bdi { unicode-bidi: isolate; }
 
 
 def respond(message: str, history: list | None, conversation: Conversation | None = None,
-            k: int = DEFAULT_K, articles: list[str] | None = None):
+            k: int = DEFAULT_K, articles: list[str] | None = None, since: str = "",
+            until: str = "", sources: str = ""):
     """Answer ``message``: returns the chat history with the question and answer added, the
     conversation to keep, and an empty text box. Earlier answers are compacted and only the
     last HISTORY_MESSAGES kept, so the history stays small whatever the articles hold."""
-    history, conversation, box, _ = _respond(message, history, conversation, k, articles)
+    history, conversation, box, _ = _respond(message, history, conversation, k, articles, since,
+                                             until, sources)
     return history, conversation, box
 
 
-def _respond(message, history, conversation, k, articles):
+def _respond(message, history, conversation, k, articles, since="", until="", sources=""):
     """``respond``, and the answer as shown (None when nothing was answered)."""
     if not (message or "").strip():
         return list(history or []), conversation or Conversation(), "", None
-    html, conversation, shown = reply_shown(default_index(), message, conversation, k=int(k),
-                                            doc_ids=articles or None)
+    html, conversation, shown = reply_shown(
+        default_index(), message, conversation, k=int(k), doc_ids=articles or None,
+        since=(since or "").strip() or None, until=(until or "").strip() or None,
+        sources=[s.strip() for s in (sources or "").split(",") if s.strip()] or None)
     earlier = [{**m, "content": render.compact(m["content"])}
                for m in list(history or [])[-(HISTORY_MESSAGES - 2):]]
     history = earlier + [
@@ -79,10 +86,14 @@ def _respond(message, history, conversation, k, articles):
     return history, conversation, "", shown
 
 
-def chat(message, history, conversation, k, articles):
+def chat(message, history, conversation, k, articles, limits=None):
     """The listener: the history lives in the session's state, not in what the browser sends;
-    the answer shown can be downloaded as Markdown and as JSON."""
-    history, conversation, box, shown = _respond(message, history, conversation, k, articles)
+    the answer shown can be downloaded as Markdown and as JSON. ``limits``: the Settings'
+    dates and sources ({"since", "until", "sources"}, as typed)."""
+    limits = limits or {}
+    history, conversation, box, shown = _respond(message, history, conversation, k, articles,
+                                                 limits.get("since"), limits.get("until"),
+                                                 limits.get("sources"))
     if shown is None:
         files = (gr.update(), gr.update())
     else:
@@ -189,6 +200,14 @@ def build(read_only: bool = False) -> gr.Blocks:
                     k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to show")
                     only = gr.CheckboxGroup(label="Only these articles (none ticked: all)",
                                             elem_id="qa-only")
+                    with gr.Row():
+                        since = gr.Textbox(label="Published since", placeholder="2022-02-01",
+                                           elem_id="qa-since", max_lines=1)
+                        until = gr.Textbox(label="Published until", placeholder="2022-02-28",
+                                           elem_id="qa-until", max_lines=1)
+                    only_sources = gr.Textbox(label="Only these sources (comma-separated)",
+                                              placeholder="TASS, BBC", elem_id="qa-sources-only",
+                                              max_lines=1)
                 with gr.Accordion("Sources", open=True):
                     table = gr.HTML(elem_id="qa-sources", js_on_load=None)
                     if not read_only:
@@ -208,7 +227,14 @@ def build(read_only: bool = False) -> gr.Blocks:
                         status = gr.Textbox(label="Status", interactive=False,
                                             elem_id="qa-status")
 
-        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only],
+        # The date and source settings reach the chat through the session's state, so the
+        # public /respond endpoint keeps its parameters (question, k, articles)
+        limits = gr.State({})
+        for box in (since, until, only_sources):
+            box.change(lambda a, b, c: {"since": a, "until": b, "sources": c},
+                       inputs=[since, until, only_sources], outputs=limits,
+                       api_visibility="private")
+        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only, limits],
                        outputs=[chatbot, history, conversation, question, as_md, as_json])
         question.submit(**chat_io, api_name="respond")
         ask.click(**chat_io, api_name="respond_1")

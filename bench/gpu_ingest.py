@@ -171,9 +171,9 @@ def _end_to_end(enc, dry: bool = False) -> dict:
     import qa.encoders
 
     os.environ["QA_DEVICE"] = "auto" if dry else "cuda"
-    qa.encoders._cache[(str(CACHE / "model"), "torch", "cuda")] = enc  # the float32 one
+    qa.encoders.loaded[(str(CACHE / "model"), "torch", "cuda")] = enc  # the float32 one
     if dry:
-        qa.encoders._cache[str(CACHE / "model")] = enc
+        qa.encoders.loaded[str(CACHE / "model")] = enc
     docs = _articles()[:20 if dry else None]
     t = time.perf_counter()
     for d in docs:

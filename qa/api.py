@@ -1,6 +1,8 @@
 """A JSON API beside the chat, on the same server and port, for other newsroom tools.
 
     GET /api/ask?q=QUESTION&k=5     what `qa ask --json` prints: {"question", "answered", "hits"}
+        &since=2022-02-01&until=2022-02-28&source=TASS   optional limits (source repeats); k
+        left out: 5 sentences, or every statement of a "what did X say" question
     GET /api/articles               the indexed articles: id, title, source, date, url, sentences
 
 Errors are JSON too: ``{"error": "..."}`` with status 400 (a bad question or k) or 500. The
@@ -23,15 +25,23 @@ def routes() -> list:
     from fastapi.routing import APIRoute
 
     def ask(q: str = Query("", description="the question, in plain language"),
-            k: str = Query("5", description="how many sentences (a whole number, 1 or more)")):
+            k: str = Query("", description="how many sentences (a whole number, 1 or more; "
+                           "left out: 5, or every statement for a \"what did X say\" question)"),
+            since: str = Query("", description="only articles published on or after this date "
+                               "(2022-02-01)"),
+            until: str = Query("", description="only articles published on or before this date"),
+            source: list[str] = Query([], description="only articles from this source "
+                                      "(repeat for several)")):
         """Ask the articles a question: the sentences that answer it, best first, cited."""
         from .default import default_index
         from .errors import QAError
 
-        if not k.strip().isdigit():
+        if k.strip() and not k.strip().isdigit():
             return _error(400, f"k must be a whole number of at least 1, not {k[:20]!r}")
         try:
-            answer = default_index().ask(q, k=int(k))
+            answer = default_index().ask(q, k=int(k) if k.strip() else None,
+                                         since=since.strip() or None,
+                                         until=until.strip() or None, sources=source or None)
         except QAError as e:
             return _error(400, str(e))
         return answer.to_dict()

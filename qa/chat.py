@@ -18,6 +18,7 @@ from .display import not_text
 from .errors import QAError
 from .export import Shown
 from .index import Index
+from .statements import asked as asked_statements
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +149,34 @@ def next_conversation(conversation: Conversation, turn: Turn, shown: int) -> Con
                         query=turn.query, shown=shown)
 
 
+def _after_statements(index: Index, turn: Turn, said, k: int, limits: dict):
+    """ "what else?" after everything a person said: the ranker's answer to the question,
+    without the statements already shown, ``k`` at a time."""
+    from .asking import ask
+
+    seen = {(h.doc_id, h.sentence) for h in said.hits}
+    ranked = ask(index, turn.query, turn.offset + k, statements=False, **limits)
+    rest = [h for h in ranked.hits if (h.doc_id, h.sentence) not in seen]
+    start = max(0, turn.offset - len(seen))
+    return ranked, rest[start:start + k]
+
+
 def reply(index: Index, message: str, conversation: Conversation | None = None, *,
-          k: int = DEFAULT_K, doc_ids: Sequence[str] | None = None) -> tuple[str, Conversation]:
+          k: int = DEFAULT_K, doc_ids: Sequence[str] | None = None, since=None, until=None,
+          sources: Sequence[str] | None = None) -> tuple[str, Conversation]:
     """The bot's answer to ``message`` as safe HTML, and the conversation after it."""
-    html, conversation, _ = reply_shown(index, message, conversation, k=k, doc_ids=doc_ids)
+    html, conversation, _ = reply_shown(index, message, conversation, k=k, doc_ids=doc_ids,
+                                        since=since, until=until, sources=sources)
     return html, conversation
 
 
 def reply_shown(index: Index, message: str, conversation: Conversation | None = None, *,
-                k: int = DEFAULT_K, doc_ids: Sequence[str] | None = None
+                k: int = DEFAULT_K, doc_ids: Sequence[str] | None = None, since=None,
+                until=None, sources: Sequence[str] | None = None
                 ) -> tuple[str, Conversation, Shown | None]:
-    """``reply``, and the answer as shown (for export; None when there was no answer)."""
+    """``reply``, and the answer as shown (for export; None when there was no answer). A "what
+    did X say" question shows every statement at once (``k`` pages other answers only);
+    ``since``/``until``/``sources`` limit the articles searched (qa/periods.py)."""
     conversation = conversation or Conversation()
     if not isinstance(message, str) or not message.strip():
         return render.note_html("Type a question, e.g. “What did Galuzin say?”"), \
@@ -169,11 +187,18 @@ def reply_shown(index: Index, message: str, conversation: Conversation | None = 
     turn = understand(message, conversation)
     if doc_ids is not None and not doc_ids:
         doc_ids = None  # nothing ticked means every article
+    every = asked_statements(turn.query) is not None  # all of them, on one page
+    limits = dict(doc_ids=doc_ids, since=since or None, until=until or None,
+                  sources=sources or None)
     try:
-        answer = index.ask(turn.query, k=turn.offset + k, doc_ids=doc_ids)
+        answer = index.ask(turn.query, k=None if every else turn.offset + k, **limits)
+        if answer.statements and turn.more:  # after them: the other sentences, ranked
+            answer, hits = _after_statements(index, turn, answer, k, limits)
+        else:
+            hits = answer.hits[turn.offset:] if answer.statements else \
+                answer.hits[turn.offset:turn.offset + k]
     except QAError as e:
         return render.note_html(str(e)), conversation, None
-    hits = answer.hits[turn.offset:turn.offset + k]
     counts = {}
     for hit in hits:
         try:

@@ -76,7 +76,14 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="ask a question")
     ask.add_argument("question")
-    ask.add_argument("--k", type=int, default=5, help="how many sentences (default 5)")
+    ask.add_argument("--k", type=int, default=None,
+                     help="how many sentences (default 5; a \"what did X say\" question gives "
+                          "every statement of X's unless --k is given)")
+    ask.add_argument("--since", metavar="DATE", help="only articles published on or after DATE "
+                     "(2022-02-01); a time phrase in the question (\"last week\") sets it too")
+    ask.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
+    ask.add_argument("--source", action="append", metavar="NAME", dest="sources",
+                     help="only articles from this source (repeat for several)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--index", metavar="DIR", help="index folder (default: built from seeds/)")
     ask.set_defaults(run=_ask)
@@ -186,18 +193,29 @@ def _ask(args) -> int:
     if why:
         print(f"qa: error: the question {why}", file=sys.stderr)
         return 2
-    answer = _open(args.index).ask(args.question, k=args.k)
+    answer = _open(args.index).ask(args.question, k=args.k, since=args.since, until=args.until,
+                                   sources=args.sources)
     if args.json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here
         text = json.dumps(answer.to_dict(), ensure_ascii=False, indent=1)
         print(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
         return 0
+    if answer.taken_as:
+        print(f"Taken as: {for_terminal(answer.taken_as)}")
     if not answer.answered:
         print("No article answers this." + (" Nearest sentences:" if answer.hits else ""))
+    elif answer.statements:
+        from .statements import count_line
+
+        print(count_line(answer.hits) + ":")
     for n, hit in enumerate(answer.hits, 1):
         cite = ", ".join(x for x in (hit.title or hit.doc_id, hit.source, hit.published) if x)
+        cite += " (undated)" if hit.doc_id in answer.undated else ""
         print(f"{n}. {for_terminal(hit.text)}")
         print(textwrap.indent(f"— {for_terminal(cite)}; sentence {hit.sentence + 1} "
                               f"(score {hit.score:.2f})", "   "))
+        if hit.answer_start is not None:
+            phrase = hit.text[hit.answer_start - hit.start:hit.answer_end - hit.start]
+            print(f"   answer: {for_terminal(phrase)}")
     return 0
 
 

@@ -244,10 +244,26 @@ class Index(Following):
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` sentences that best answer ``question``, best first."""
-        return self.ask(question, k, doc_ids=doc_ids).hits
+        return self._plain_ask(question, k, doc_ids).hits
 
-    def ask(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> Answer:
-        """The ``k`` sentences that best answer ``question``, and whether any does."""
+    def ask(self, question: str, k: int | None = None, *, doc_ids: Sequence[str] | None = None,
+            since=None, until=None, sources: Sequence[str] | str | None = None) -> Answer:
+        """The answer to ``question`` (qa/asking.py): the best ``k`` sentences (``None``: 5); for
+        "what did X say" questions every statement of X's (``k`` caps them; ``None``: all). Only
+        articles published ``since``/``until`` (dates) by ``sources`` are searched; a time phrase
+        in the question ("last week") sets the dates when they are not given."""
+        from .asking import ask
+
+        return ask(self, question, k, doc_ids=doc_ids, since=since, until=until, sources=sources)
+
+    def stored(self) -> dict:
+        """Every article as stored (sentence offsets, speakers: qa.storage.stored.StoredDoc),
+        from one state."""
+        return dict(self._state.docs)
+
+    def _plain_ask(self, question: str, k: int, doc_ids: Sequence[str] | None = None) -> Answer:
+        """The ``k`` sentences that best answer ``question``, and whether any does: the ranking
+        alone (qa/ranking/question.py), no statements, no date limits."""
         question, k = clean(question), check_k(k)
         self._follow()
         state = self._state  # one consistent state to the end: later changes make a new one
@@ -322,8 +338,3 @@ def _same_folder(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return a == b
-
-
-# The old names of the question checks (qa.ranking.question.clean / check_k), for branches
-# written before they moved (issue 19 imports them from here); drop once merged.
-_check_question, _check_k = clean, check_k

@@ -19,7 +19,7 @@ import string
 from html.parser import HTMLParser
 from typing import Iterable
 
-from .answer import decide
+from .ranking.decide import decide
 from .types import Answer, Document, Hit
 
 # Characters that are never syntax in HTML, Markdown, LaTeX delimiters or templates.
@@ -75,13 +75,22 @@ def question_html(message: str) -> str:
     return f'<span class="qa-question">{text(message.strip())}</span>'
 
 
-def citation(hit: Hit, sentences: int | None = None) -> str:
+def citation(hit: Hit, sentences: int | None = None, *, undated: bool = False) -> str:
     where = f"sentence {hit.sentence + 1}" + (f" of {sentences}" if sentences else "")
-    parts = [hit.title or hit.doc_id, hit.source, hit.published]
-    cite = " · ".join(text(p) for p in parts if p)
+    cite = _cited(hit, undated)
     return (f'<div class="qa-cite">— {cite} · {where} '
             f'<span class="qa-score" title="similarity to the question">score {hit.score:.2f}'
             '</span></div>')
+
+
+def _cited(hit: Hit, undated: bool = False) -> str:
+    """Headline · source · date of a hit's article (the date marked when it has no year)."""
+    parts = [hit.title or hit.doc_id, hit.source, hit.published]
+    cite = " · ".join(text(p) for p in parts if p)
+    if undated:
+        cite += (' <span class="qa-undated" title="no year known: kept by the date limit">'
+                 "(undated)</span>")
+    return cite
 
 
 def in_context(hit: Hit) -> str:
@@ -95,14 +104,30 @@ def in_context(hit: Hit) -> str:
             f'<p>{passage}</p></details>')
 
 
-def hit_html(hit: Hit, sentences: int | None = None, *, weak: bool = False) -> str:
+def quote_html(hit: Hit) -> str:
+    """The quoted sentence (shortened when long), its answer phrase in a ``<mark>`` when one
+    is set and shown (qa/phrases.py)."""
+    shown = shorten(hit.text)
+    if hit.answer_start is None or hit.answer_end is None:
+        return text(shown)
+    a, b = hit.answer_start - hit.start, hit.answer_end - hit.start
+    if not 0 <= a < b <= len(shown) or shown[a:b] != hit.text[a:b]:
+        return text(shown)
+    return (f"<bdi>{escape(shown[:a])}<mark class=\"qa-answer-phrase\">{escape(shown[a:b])}"
+            f"</mark>{escape(shown[b:])}</bdi>")
+
+
+def hit_html(hit: Hit, sentences: int | None = None, *, weak: bool = False,
+             undated: bool = False) -> str:
+    """A quoted sentence with its citation, copy button and context."""
     cls = "qa-quote qa-weak" if weak else "qa-quote"
-    quote = text(shorten(hit.text))
+    quote = quote_html(hit)
     if len(hit.text) > MAX_QUOTE_CHARS:
         quote += (f' <span class="qa-shortened">(shortened from {len(hit.text):,} characters: '
                   "the whole sentence is in context)</span>")
     return (f'<div class="{cls}"><blockquote>{quote}</blockquote>'
-            f"{citation(hit, sentences)}{copy_button(hit)}{in_context(hit)}</div>")
+            f"{citation(hit, sentences, undated=undated)}{copy_button(hit)}{in_context(hit)}"
+            "</div>")
 
 
 def copy_button(hit: Hit) -> str:
@@ -154,6 +179,11 @@ def answer_html(answer: Answer, hits: list[Hit], *, understood: str | None = Non
     parts = []
     if understood:
         parts.append(f'<p class="qa-understood">Taken as: “{text(understood)}”</p>')
+    if answer.taken_as:
+        parts.append(f'<p class="qa-limits">Taken as: {text(answer.taken_as)}</p>')
+    if answer.statements and answer.answered and not more:
+        return '<div class="qa-answer">' + "".join(parts) + statements_html(
+            hits, counts, set(answer.undated)) + "</div>"
     if not answer.answered:
         parts.append('<p class="qa-none"><b>The articles don’t cover this.</b></p>')
         if hits:
@@ -165,8 +195,28 @@ def answer_html(answer: Answer, hits: list[Hit], *, understood: str | None = Non
         parts.append('<p class="qa-lead">More from the articles:</p>')
     for hit in hits:
         weak = not answer.answered or not decide([hit])
-        parts.append(hit_html(hit, counts.get(hit.doc_id), weak=weak))
+        parts.append(hit_html(hit, counts.get(hit.doc_id), weak=weak,
+                              undated=hit.doc_id in answer.undated))
     return '<div class="qa-answer">' + "".join(parts) + "</div>"
+
+
+def statements_html(hits: list[Hit], counts: dict[str, int], undated: set[str]) -> str:
+    """Everything a person said (qa/statements.py): how many, then each article's statements
+    under its headline, source and date, in the order given (newest article first)."""
+    from .statements import count_line
+
+    parts = [f'<p class="qa-lead qa-count">{escape(count_line(hits))}</p>']
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.doc_id, []).append(hit)
+    for doc_id, group in groups.items():
+        n = len(group)
+        parts.append(f'<div class="qa-article"><p class="qa-article-head"><b>'
+                     f"{_cited(group[0], doc_id in undated)}</b> · {n} statement"
+                     f"{'' if n == 1 else 's'}</p>")
+        parts += [hit_html(h, counts.get(doc_id), undated=doc_id in undated) for h in group]
+        parts.append("</div>")
+    return "".join(parts)
 
 
 def note_html(text: str) -> str:

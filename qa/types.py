@@ -53,6 +53,9 @@ class Hit:
     url: str | None = None
     speaker: str | None = None
     evidence: float | None = None  # how well it answers at all (qa.ranking.decide); None: unknown
+    # the words that answer the question (qa/phrases.py): offsets into the article, or None
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,12 +64,17 @@ class Hit:
 @dataclass
 class Answer:
     """The answer to a question: ``answered`` is False when nothing in the corpus answers it;
-    ``hits`` may then still hold the nearest candidates."""
+    ``hits`` may then still hold the nearest candidates. ``statements``: the hits are every
+    statement of the person a "what did X say" question names, grouped by article."""
 
     question: str
     hits: list[Hit] = field(default_factory=list)
     answered: bool = False
+    taken_as: str | None = None  # the date and source limits, as read ("published 1–28 ...")
+    statements: bool = False  # hits are everything the person asked about said (qa/statements.py)
+    undated: list[str] = field(default_factory=list)  # hit articles kept by a date limit undated
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answered": self.answered,
-                "hits": [h.to_dict() for h in self.hits]}
+                "taken_as": self.taken_as, "statements": self.statements,
+                "undated": list(self.undated), "hits": [h.to_dict() for h in self.hits]}

@@ -92,3 +92,19 @@ def test_platform_address_variables(home):  # noqa: F811
     finally:
         for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "QA_PORT"):
             os.environ.pop(name, None)
+
+
+def test_ask_takes_dates_sources_and_gives_every_statement(serve, home):  # noqa: F811
+    base = serve()
+    r = httpx.get(f"{base}/api/ask", params={"q": "What did Galuzin say?", "since": "2022-02-01",
+                                             "source": "TASS"})
+    body = r.json()
+    assert r.status_code == 200 and body["statements"] is True and len(body["hits"]) == 6
+    assert body["taken_as"] == "published on or after 1 February 2022, from TASS"
+    assert body["undated"] == ["000_ad6409121addf6a1.txt"]  # "February 2": no year, kept
+    assert len(httpx.get(f"{base}/api/ask", params={"q": "What did Galuzin say?", "k": 2}
+                         ).json()["hits"]) == 2
+    assert httpx.get(f"{base}/api/ask", params={"q": "What did Galuzin say?",
+                                                "source": "Reuters"}).json()["hits"] == []
+    r = httpx.get(f"{base}/api/ask", params={"q": "Who?", "since": "soon-ish maybe"})
+    assert r.status_code == 400 and "since must be a date" in r.json()["error"]

@@ -54,7 +54,6 @@ def backend_name() -> str:
 # Encoders loaded in this process: model name (configured backend) or (name, backend) -> encoder.
 # Public: a caller may put its own encoder under a model name (the tests put a fake one).
 loaded: dict = {}
-_cache = loaded  # the old name, for branches written before the rename (issue 19)
 
 
 DEVICES = ("cpu", "cuda", "auto")
