@@ -6,10 +6,10 @@
 
 The default index and the model load once per process (at launch, before the first question);
 each browser session keeps its own conversation, and its history on the server: the browser
-sends only the question, and earlier answers are kept compact (``qa.render.compact``). Article
-and question text is shown as text: ``qa.render`` escapes it and the chat renders it with
+sends only the question, and earlier answers are kept compact (``qa.app.render.compact``). Article
+and question text is shown as text: ``qa.app.render`` escapes it and the chat renders it with
 Markdown off and Gradio's sanitiser on. ``build(read_only=True)`` has no upload or remove
-control and no endpoint that changes the index; ``qa.guard`` stands in front of every route.
+control and no endpoint that changes the index; ``qa.app.guard`` stands in front of every route.
 """
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the
 
 import gradio as gr  # noqa: E402
 
-from qa import render  # noqa: E402
-from qa.chat import DEFAULT_K, Conversation, reply_shown  # noqa: E402
+from qa.app import render  # noqa: E402
+from qa.app.chat import DEFAULT_K, Conversation, reply_shown  # noqa: E402
 from qa.default import default_index  # noqa: E402
 from qa.errors import InputError, QAError  # noqa: E402
-from qa import api, config, export, guard, logins, uploads  # noqa: E402
+from qa import config  # noqa: E402
+from qa.app import api, export, guard, logins, uploads  # noqa: E402
 
 log = logging.getLogger("qa.app")
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.readers import read_jsonl
+from qa.ingest.readers import read_jsonl
 from qa.types import Document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +94,7 @@ def bbc_documents() -> list:
 
 def bbc_sentences() -> Sentences:
     """Every sentence of the BBC corpus, split as the index splits them."""
-    from qa.splitter import split_document
+    from qa.ingest.splitter import split_document
 
     texts, ids = [], []
     for doc in bbc_documents():

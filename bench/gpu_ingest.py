@@ -40,8 +40,8 @@ def prepare() -> int:
     from bench.data import SHARED
     from qa.encoders.sbert import SentenceTransformerEncoder, default_model_path
     from qa.encoders import load_encoder
-    from qa.readers import read_jsonl
-    from qa.splitter import split_document
+    from qa.ingest.readers import read_jsonl
+    from qa.ingest.splitter import split_document
 
     source = default_model_path()  # sha256-checked official files
     model = CACHE / "model"
@@ -105,7 +105,7 @@ def run(dry: bool = False) -> int:
     import torch
 
     from qa.encoders.sbert import SentenceTransformerEncoder
-    from qa.splitter import split_document
+    from qa.ingest.splitter import split_document
 
     if not torch.cuda.is_available() and not dry:
         print("no CUDA GPU here: this benchmark needs one", file=sys.stderr)
@@ -166,7 +166,7 @@ def _end_to_end(enc, dry: bool = False) -> dict:
     import os
 
     from qa import Index
-    from qa.splitter import split_document
+    from qa.ingest.splitter import split_document
 
     import qa.encoders
 
@@ -191,7 +191,7 @@ def _end_to_end(enc, dry: bool = False) -> dict:
 def _articles():
     import tempfile
 
-    from qa.readers import read_jsonl
+    from qa.ingest.readers import read_jsonl
 
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "articles.jsonl"
@@ -205,7 +205,7 @@ def compare() -> int:
     settings, alternating, on the BBC sentences: which keeps the GPU busiest."""
     import qa.encoders.sbert as sbert
     from qa import tuning
-    from qa.splitter import split_document
+    from qa.ingest.splitter import split_document
 
     docs = _articles()
     sentences = [d.text[s.start:s.end] for d in docs for s in split_document(d.text)[0]]

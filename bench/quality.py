@@ -28,7 +28,7 @@ import numpy as np
 from bench import data
 from bench.cache import CachedEncoder
 from bench.score import Tally, first_rank, found, recall
-from qa.splitter import split_document
+from qa.ingest.splitter import split_document
 
 NAIVE_THRESHOLD = 0.35  # the abstention rule the project started with: best cosine >= 0.35
 K = 10

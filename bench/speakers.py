@@ -1,4 +1,4 @@
-"""How well speaker attribution (qa.speakers) links the gold statements of the BBC dev `quote`
+"""How well speaker attribution (qa.ingest.speakers) links the gold statements of the BBC dev `quote`
 questions to the person asked about, within the gold article.
 
     PYTHONPATH=. /work/main/.venv/bin/python -m bench.speakers [-v]
@@ -9,8 +9,8 @@ import sys
 
 from bench import data
 from bench.score import found
-from qa.speakers import asked_about, attribute, matches
-from qa.splitter import split_document
+from qa.ingest.speakers import asked_about, attribute, matches
+from qa.ingest.splitter import split_document
 
 
 def main(argv: list[str]) -> int:

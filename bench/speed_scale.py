@@ -78,8 +78,8 @@ def stored_docs(bbc_docs: list, n: int) -> list:
     """StoredDocs of the BBC articles, then their variant copies, cut to ``n`` sentences; row i
     is sentence i % 41.8k of the BBC corpus (as ``corpus_vectors`` orders the vectors)."""
     from qa.index import content_hash
-    from qa.speakers import attribute
-    from qa.splitter import split_document
+    from qa.ingest.speakers import attribute
+    from qa.ingest.splitter import split_document
     from qa.storage.stored import StoredDoc
     from qa.types import Document, Span
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from .errors import InputError
-from .speakers import attribute
-from .splitter import SPLITTER_VERSION, split_document
+from .ingest.speakers import attribute
+from .ingest.splitter import SPLITTER_VERSION, split_document
 from .storage.stored import StoredDoc
 from .types import Document, Span
 

@@ -133,14 +133,14 @@ def _open(index_dir: str | None):
 
 
 def archive_defaults() -> tuple[int, float]:
-    from . import archive
+    from .ingest import archive
 
     return archive.COMMIT_ARTICLES, archive.COMMIT_SECONDS
 
 
 def _ingest(args) -> int:
-    from . import archive
-    from .readers import read_paths
+    from .ingest import archive
+    from .ingest.readers import read_paths
 
     if args.device:
         os.environ["QA_DEVICE"] = args.device
@@ -266,7 +266,7 @@ def _serve(args) -> int:
 def _hash_password(args) -> int:
     import getpass
 
-    from .logins import hash_password
+    from .app.logins import hash_password
 
     if ":" in args.user or not args.user.strip():
         print("qa: error: a user name cannot be empty or hold ':'", file=sys.stderr)

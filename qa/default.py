@@ -17,8 +17,8 @@ from .storage import folder as store
 from .encoders import model_name
 from .errors import IndexFileError, QAError
 from .index import Index
-from .readers import SUFFIXES, read_paths
-from .splitter import SPLITTER_VERSION
+from .ingest.readers import SUFFIXES, read_paths
+from .ingest.splitter import SPLITTER_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Text from articles and from people, made safe to show outside HTML (``qa.render`` does HTML).
+"""Text from articles and from people, made safe to show outside HTML (``qa.app.render`` does HTML).
 
 ``for_terminal`` removes what a terminal would obey instead of print: escape sequences (window
 title, clear screen, hyperlinks, colours), other control characters, and the bidirectional

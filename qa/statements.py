@@ -1,7 +1,7 @@
 """Everything a person said: the answer to "what did X say (think, tell, warn ...)?".
 
 Such a question is not answered with a top k: it returns every sentence the index attributes to X
-(qa/speakers.py, stored per sentence at ingest) in the articles searched, grouped by article,
+(qa/ingest/speakers.py, stored per sentence at ingest) in the articles searched, grouped by article,
 newest article first (undated ones last), in article order inside each article. "... about Y"
 narrows them to the topic: the statements the ranker scores at least ``TOPIC_THRESHOLD`` for the
 whole question, best first (chosen by cross-validation on BBC dev + dev2, BENCHMARKS.md).
@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from . import periods, speakers
+from . import periods
+from .ingest import speakers
 from .storage.stored import StoredDoc
 from .types import Hit
 

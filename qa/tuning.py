@@ -101,7 +101,7 @@ GPU_BATCH = 1024
 GPU_CHUNK = 8192
 GPU_THREADS = 3
 
-# ---- who says what (qa/speakers.py) -----------------------------------------------------------
+# ---- who says what (qa/ingest/speakers.py) -----------------------------------------------------------
 MAX_QUOTE_SENTENCES = 8  # a quotation left open longer than this is taken as unbalanced marks
 
 # ---- limits on input and output ----------------------------------------------------------
@@ -111,7 +111,7 @@ CONTEXT_SENTENCES = 2  # neighbours on each side in Hit.context
 ENCODE_CHUNK = 256  # sentences embedded at a time when adding
 PROGRESS_BAR_MIN = 2000  # sentences to embed before a progress bar is shown on a terminal
 
-# ---- long ingests (qa/archive.py) -----------------------------------------------------------
+# ---- long ingests (qa/ingest/archive.py) -----------------------------------------------------------
 # A long `qa ingest` commits at least every COMMIT_ARTICLES articles or COMMIT_SECONDS of work,
 # whichever comes first (QA_COMMIT_ARTICLES, QA_COMMIT_SECONDS): each commit writes a whole
 # generation, so a crash loses at most this much ("Live archive").

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def seed_index():
     from qa.index import Index
-    from qa.readers import read_file
+    from qa.ingest.readers import read_file
 
     return Index.build(read_file(SEED))
 

@@ -1,4 +1,4 @@
-"""The JSON API beside the chat (qa/api.py), over real HTTP on the app launched in this process
+"""The JSON API beside the chat (qa/app/api.py), over real HTTP on the app launched in this process
 (fake encoder): the same answer as `qa ask --json`, the articles, errors as JSON, logins."""
 from __future__ import annotations
 

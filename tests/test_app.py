@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEED
-from qa.chat import Conversation
+from qa.app.chat import Conversation
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from fakes import FakeEncoder
 from qa import Document, Index
-from qa.chat import Conversation, next_conversation, reply, subject_of, understand
+from qa.app.chat import Conversation, next_conversation, reply, subject_of, understand
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from hypothesis import given, settings, strategies as st
 
 from qa import Answer, Document, Hit
-from qa.render import answer_html, escape, question_html, sources_html
+from qa.app.render import answer_html, escape, question_html, sources_html
 
 PAYLOADS = [
     "<script>window.__pwned=1;alert('script')</script>",
@@ -97,7 +97,7 @@ def test_in_context_highlights_exactly_the_hit():
 
 
 def test_compact_keeps_markup_and_short_text_and_shortens_long_text():
-    from qa.render import MAX_QUOTE_CHARS, compact
+    from qa.app.render import MAX_QUOTE_CHARS, compact
 
     short, long = hit_for("A short <one>."), hit_for("Long " * 5000 + "end.")
     html = answer_html(Answer("q", [short, long], True), [short, long])

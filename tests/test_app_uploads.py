@@ -5,7 +5,7 @@ import pytest
 
 import qa.default
 from conftest import SEED
-from qa.uploads import add_files, keep, remove, safe_name, uploads_dir
+from qa.app.uploads import add_files, keep, remove, safe_name, uploads_dir
 
 
 @pytest.mark.parametrize("name, safe", [
@@ -148,7 +148,7 @@ def test_an_earlier_upload_is_replaced_only_when_asked_and_the_reply_says_so(
 
 def test_one_upload_holds_a_bounded_number_of_sentences(isolated_home, fake_model, tmp_path,
                                                         monkeypatch):
-    monkeypatch.setattr("qa.uploads.MAX_UPLOAD_SENTENCES", 50)
+    monkeypatch.setattr("qa.app.uploads.MAX_UPLOAD_SENTENCES", 50)
     index = qa.default.default_index()
     embedded = fake_model.encoded
     many = "Many\n" + "Ports shut. " * 200_000  # 2.4 MB of tiny sentences

@@ -28,7 +28,7 @@ from fault_child import state_docs
 from qa import Index, IndexFileError
 from qa.storage import folder as store
 from qa.index import content_hash
-from qa.splitter import split_document
+from qa.ingest.splitter import split_document
 
 CHILD = Path(__file__).resolve().parent / "fault_child.py"
 ROOT = CHILD.parent.parent

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from fakes import FakeEncoder
 from qa import Document, Index, InputError
-from qa.readers import read_file, read_paths
-from qa.splitter import split_document
+from qa.ingest.readers import read_file, read_paths
+from qa.ingest.splitter import split_document
 
 SETTINGS = settings(deadline=None, max_examples=150, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

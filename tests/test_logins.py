@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 from qa.errors import InputError
-from qa.logins import hash_password, logins, verify
+from qa.app.logins import hash_password, logins, verify
 
 
 def test_a_hash_verifies_its_password_only():

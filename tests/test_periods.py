@@ -10,7 +10,7 @@ import pytest
 from fakes import FakeEncoder
 from qa import Document, Index, InputError
 from qa import periods
-from qa.chat import reply
+from qa.app.chat import reply
 
 BASE = date(2022, 2, 2)  # a Wednesday
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from fakes import FakeEncoder
 from qa import Document, Index
 from qa import phrases
-from qa.render import hit_html
+from qa.app.render import hit_html
 from qa.types import Hit
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SEED
 from qa.errors import InputError
-from qa.readers import read_file, read_jsonl, read_paths
+from qa.ingest.readers import read_file, read_jsonl, read_paths
 
 
 def test_seed_txt_headline_standfirst_dateline():
@@ -115,7 +115,7 @@ def test_binary_file_is_refused(tmp_path):
 
 
 def test_huge_file_is_refused_with_the_fix(tmp_path, monkeypatch):
-    monkeypatch.setattr("qa.readers.MAX_ARTICLE_BYTES", 1000)
+    monkeypatch.setattr("qa.ingest.readers.MAX_ARTICLE_BYTES", 1000)
     f = tmp_path / "huge.txt"
     f.write_text("Headline\n" + "Words here. " * 200)
     with pytest.raises(InputError, match="QA_MAX_ARTICLE_MB"):

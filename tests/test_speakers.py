@@ -1,5 +1,5 @@
 """Speaker attribution and "what did X say" questions, on hand-made news text."""
-from qa.speakers import asked_about, asked_topic, attribute, matches
+from qa.ingest.speakers import asked_about, asked_topic, attribute, matches
 
 
 def test_pronoun_role_and_title_follow_the_named_speaker():

@@ -1,7 +1,7 @@
 """Sentence splitting on a hand-made corpus of the hard cases of news text."""
 import pytest
 
-from qa.splitter import find_dateline, paragraphs, split_document, split_sentences
+from qa.ingest.splitter import find_dateline, paragraphs, split_document, split_sentences
 
 
 def sentences(text):

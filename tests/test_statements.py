@@ -10,8 +10,8 @@ from conftest import SEED
 from fakes import FakeEncoder
 from qa import Document, Index
 from qa import statements
-from qa.chat import reply
-from qa.readers import read_paths
+from qa.app.chat import reply
+from qa.ingest.readers import read_paths
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_other_questions_are_not_statement_questions(question):
 def test_every_galuzin_statement_of_the_seed_in_article_order(seed_index):
     answer = seed_index.ask("What did Galuzin say?")
     assert answer.statements and answer.answered
-    assert len(answer.hits) == 6  # qa/speakers.py attributes six sentences to him
+    assert len(answer.hits) == 6  # qa/ingest/speakers.py attributes six sentences to him
     assert all(h.speaker == "Mikhail Galuzin" for h in answer.hits)
     assert [h.sentence for h in answer.hits] == sorted(h.sentence for h in answer.hits)
     assert statements.count_line(answer.hits) == "6 statements in 1 article"
@@ -107,7 +107,7 @@ def test_the_chat_shows_every_statement_grouped_with_the_count(archive):
 
 
 def test_what_else_after_the_statements_pages_through_the_other_sentences(archive):
-    from qa.chat import Conversation, reply_shown
+    from qa.app.chat import Conversation, reply_shown
 
     html, conversation, shown = reply_shown(archive, "What did Galuzin say?", Conversation(), k=2)
     assert len(shown.hits) == 4 and conversation.shown == 4

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-uploads = pytest.importorskip("qa.uploads")  # the app's upload handling
+uploads = pytest.importorskip("qa.app.uploads")  # the app's upload handling
 
 NASTY_NAMES = [
     "../../etc/passwd", "..", ".", "", "/", "/etc/cron.d/x.txt", "..\\..\\win.ini", "a/../../b.txt",

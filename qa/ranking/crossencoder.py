@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import config
-from ..speakers import asked_about, matches
+from ..ingest.speakers import asked_about, matches
 from ..tuning import RERANK_DEPTH, RERANK_MAX, RERANK_WEIGHT
 
 _LOADED: dict = {}  # QA_RERANKER (None: the shipped model) -> the loaded model

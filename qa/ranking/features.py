@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..speakers import asked_about, asked_topic, matches
+from ..ingest.speakers import asked_about, asked_topic, matches
 from .corpusdata import HAS_NAME, HAS_NUMBER
 from .kinds import Kind, answer_type
 from .lexical import terms

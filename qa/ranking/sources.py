@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from ..speakers import attribute, surname
+from ..ingest.speakers import attribute, surname
 from ..storage.stored import StoredDoc
 from ..tuning import ARTICLES, CANDIDATES
 from .corpusdata import CorpusData

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .types import Hit
+from ..types import Hit
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from . import config
-from .errors import InputError, QAError
-from .tuning import COMMIT_ARTICLES, COMMIT_SECONDS  # noqa: F401  (qa/cli.py reads them here)
-from .tuning import INGEST_BATCH as BATCH
+from .. import config
+from ..errors import InputError, QAError
+from ..tuning import COMMIT_ARTICLES, COMMIT_SECONDS  # noqa: F401  (qa/cli.py reads them here)
+from ..tuning import INGEST_BATCH as BATCH
 
 if TYPE_CHECKING:  # the index (numpy, FAISS) loads when used: `qa --help` stays light
-    from .index import Index
-    from .types import Document
+    from ..index import Index
+    from ..types import Document
 
 log = logging.getLogger(__name__)
 

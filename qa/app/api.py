@@ -6,7 +6,7 @@
     GET /api/articles               the indexed articles: id, title, source, date, url, sentences
 
 Errors are JSON too: ``{"error": "..."}`` with status 400 (a bad question or k) or 500. The
-routes sit behind the same guard as the chat (``qa.guard``): with logins set they need one (the
+routes sit behind the same guard as the chat (``qa.app.guard``): with logins set they need one (the
 chat's login cookie, or HTTP Basic with the same user and password), and requests from another
 origin are refused. Both only read, so read-only mode keeps them. Described in the server's
 OpenAPI page (``/api/docs``).
@@ -33,8 +33,8 @@ def routes() -> list:
             source: list[str] = Query([], description="only articles from this source "
                                       "(repeat for several)")):
         """Ask the articles a question: the sentences that answer it, best first, cited."""
-        from .default import default_index
-        from .errors import QAError
+        from ..default import default_index
+        from ..errors import QAError
 
         if k.strip() and not k.strip().isdigit():
             return _error(400, f"k must be a whole number of at least 1, not {k[:20]!r}")
@@ -48,7 +48,7 @@ def routes() -> list:
 
     def articles():
         """Every indexed article, with its number of sentences."""
-        from .default import default_index
+        from ..default import default_index
 
         return [_article(doc, size) for doc, size in default_index().catalogue()]
 

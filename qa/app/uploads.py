@@ -2,7 +2,7 @@
 default index.
 
 An uploaded file is copied into ``uploads/`` (``QA_UPLOADS``) under a cleaned name that cannot
-leave that folder, read with ``qa.readers``, embedded and saved, so it is searchable at once and
+leave that folder, read with ``qa.ingest.readers``, embedded and saved, so it is searchable at once and
 after a restart. The index is shared by every chat session: changes to it go through one lock.
 A file that cannot be read is named in the report and not kept; the others still go in.
 
@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import config
-from .default import home
-from .errors import InputError, QAError
-from .hashing import sha256_file
-from .index import Index, content_hash
-from .readers import SUFFIXES, read_file
-from .splitter import paragraphs
-from .types import Document
+from .. import config
+from ..default import home
+from ..errors import InputError, QAError
+from ..hashing import sha256_file
+from ..index import Index, content_hash
+from ..ingest.readers import SUFFIXES, read_file
+from ..ingest.splitter import paragraphs
+from ..types import Document
 
 log = logging.getLogger(__name__)
 

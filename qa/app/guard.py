@@ -20,7 +20,7 @@ import re
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
-from . import config
+from .. import config
 
 # Not logged in: the login page and the framework files it is built from, nothing else.
 _ANONYMOUS_GET = re.compile(r"/(?:|favicon\.ico|theme\.css|robots\.txt|manifest\.json|logout"
@@ -55,7 +55,7 @@ class Guard:
                  check=None):
         self.app = app
         self.logins = logins
-        self.check = check  # (user, password) -> bool: HTTP Basic for the JSON API (qa/api.py)
+        self.check = check  # (user, password) -> bool: HTTP Basic for the JSON API (qa/app/api.py)
         self.read_only = read_only
         self.hosts = hosts  # None: any Host (a non-loopback bind)
         self.origins = origins

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .types import Span
+from ..types import Span
 
 # Bump when splitting changes: it is part of the index fingerprint, so indexes re-split.
 SPLITTER_VERSION = "syntok-1"

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 from .splitter import find_dateline, paragraphs
-from .types import Document
+from ..types import Document
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ MAX_ARTICLE_BYTES = 20 << 20  # the default; QA_MAX_ARTICLE_MB (read when used) 
 
 
 def max_article_bytes() -> int:
-    from . import config
+    from .. import config
 
     return config.max_article_bytes(MAX_ARTICLE_BYTES)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from . import render
-from .display import not_text
-from .errors import QAError
+from ..display import not_text
+from ..errors import QAError
 from .export import Shown
-from .index import Index
-from .statements import asked as asked_statements
+from ..index import Index
+from ..statements import asked as asked_statements
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def next_conversation(conversation: Conversation, turn: Turn, shown: int) -> Con
 def _after_statements(index: Index, turn: Turn, said, k: int, limits: dict):
     """ "what else?" after everything a person said: the ranker's answer to the question,
     without the statements already shown, ``k`` at a time."""
-    from .asking import ask
+    from ..asking import ask
 
     seen = {(h.doc_id, h.sentence) for h in said.hits}
     ranked = ask(index, turn.query, turn.offset + k, statements=False, **limits)

@@ -20,7 +20,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import string
 from html.parser import HTMLParser
 from typing import Iterable
 
-from .ranking.decide import decide
-from .types import Answer, Document, Hit
+from ..ranking.decide import decide
+from ..types import Answer, Document, Hit
 
 # Characters that are never syntax in HTML, Markdown, LaTeX delimiters or templates.
 _PLAIN = frozenset(string.ascii_letters + string.digits + " ,;?-")
@@ -131,7 +131,7 @@ def hit_html(hit: Hit, sentences: int | None = None, *, weak: bool = False,
 
 
 def copy_button(hit: Hit) -> str:
-    """A button that copies the quote and its citation (``qa.export.citation``), kept as hidden
+    """A button that copies the quote and its citation (``qa.app.export.citation``), kept as hidden
     text beside it (the chat's sanitiser drops data attributes); the page's ``COPY_SCRIPT``
     does the copying."""
     from .export import citation as plain
@@ -203,7 +203,7 @@ def answer_html(answer: Answer, hits: list[Hit], *, understood: str | None = Non
 def statements_html(hits: list[Hit], counts: dict[str, int], undated: set[str]) -> str:
     """Everything a person said (qa/statements.py): how many, then each article's statements
     under its headline, source and date, in the order given (newest article first)."""
-    from .statements import count_line
+    from ..statements import count_line
 
     parts = [f'<p class="qa-lead qa-count">{escape(count_line(hits))}</p>']
     groups: dict[str, list[Hit]] = {}
