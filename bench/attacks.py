@@ -50,7 +50,7 @@ def main() -> None:
     shutil.copytree(ROOT / "seeds", home / "seeds")
     os.environ.update(QA_HOME=str(home), HF_HUB_OFFLINE="1")
     app = _app()
-    from qa import uploads
+    from qa.app import uploads
     from qa.default import default_index
     from qa.types import Document
 

@@ -37,7 +37,7 @@ def prepare() -> int:
     import torch
     from safetensors.torch import load_file, save_file
 
-    from bench.data import SHARED
+    from bench.data import data_dir
     from qa.encoders.sbert import SentenceTransformerEncoder, default_model_path
     from qa.encoders import load_encoder
     from qa.ingest.readers import read_jsonl
@@ -52,12 +52,12 @@ def prepare() -> int:
     weights = load_file(str(source / "model.safetensors"))
     save_file({k: v.to(torch.float16) for k, v in weights.items()},
               str(model / "model.safetensors"))
-    with open(SHARED / "bbc" / "articles.jsonl", "rb") as src, \
+    with open(data_dir() / "bbc" / "articles.jsonl", "rb") as src, \
             gzip.open(CACHE / "articles.jsonl.gz", "wb") as out:
         shutil.copyfileobj(src, out)
     for old in ("articles.jsonl", "sentences.json"):
         (CACHE / old).unlink(missing_ok=True)
-    docs = read_jsonl(SHARED / "bbc" / "articles.jsonl")
+    docs = read_jsonl(data_dir() / "bbc" / "articles.jsonl")
     sentences = [d.text[s.start:s.end] for d in docs for s in split_document(d.text)[0]]
     rng = np.random.default_rng(0)
     sample = [sentences[i] for i in sorted(rng.choice(len(sentences), SAMPLE, replace=False))]

@@ -31,13 +31,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.data import SHARED
+from bench.data import data_dir
 
 log = logging.getLogger("train_rerank")
 Group = tuple[str, list[tuple[str, int]]]  # question, [(sentence, label)]
 
 
-def wikiqa_train(root: Path = SHARED) -> list[Group]:
+def wikiqa_train(root: Path | None = None) -> list[Group]:
+    root = root or data_dir()
     groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
     with open(root / "wikiqa" / "WikiQA-train.txt", encoding="utf-8") as fh:
         for line in fh:
@@ -47,7 +48,8 @@ def wikiqa_train(root: Path = SHARED) -> list[Group]:
     return list(groups.items())
 
 
-def wikiqa_dev(root: Path = SHARED) -> list[Group]:
+def wikiqa_dev(root: Path | None = None) -> list[Group]:
+    root = root or data_dir()
     groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
     with open(root / "wikiqa" / "WikiQA-dev.tsv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
@@ -69,7 +71,8 @@ def _detok(text: str) -> str:
     return text.strip()
 
 
-def trec(split: str, root: Path = SHARED) -> list[Group]:
+def trec(split: str, root: Path | None = None) -> list[Group]:
+    root = root or data_dir()
     groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
     with open(root / "trecqa" / f"{split}.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):

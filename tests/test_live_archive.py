@@ -300,7 +300,7 @@ def test_an_upload_that_cannot_be_kept_is_one_line(small_disk, tmp_path, monkeyp
 # ---- long ingests and the drop folder --------------------------------------------------------
 
 def test_a_long_ingest_commits_as_it_goes(tmp_path):
-    from qa import archive
+    from qa.ingest import archive
 
     path = tmp_path / "index"
     index = Index(path, encoder=FakeEncoder())
@@ -318,7 +318,7 @@ def test_a_long_ingest_commits_as_it_goes(tmp_path):
 
 
 def test_the_drop_folder(tmp_path):
-    from qa import archive
+    from qa.ingest import archive
 
     drop = tmp_path / "drop"
     drop.mkdir()
