@@ -31,7 +31,7 @@ from ..default import home
 from ..errors import InputError, QAError
 from ..hashing import sha256_file
 from ..index import Index, content_hash
-from ..ingest.readers import SUFFIXES, read_file
+from ..ingest.readers import SUFFIXES, origin_file, read_file
 from ..ingest.splitter import paragraphs
 from ..types import Document
 
@@ -287,10 +287,8 @@ def remove(index: Index, doc_ids: Iterable[str], folder: Path | None = None) -> 
 
 
 def _file_of(origin: str | None) -> Path | None:
-    if not origin:
-        return None
-    path = re.sub(r":\d+$", "", origin)  # JSONL articles are "path:line"
-    return Path(path).resolve()
+    path = origin_file(origin)
+    return path.resolve() if path is not None else None
 
 
 def _short(error: QAError, kept: Path | None, name: str) -> str:

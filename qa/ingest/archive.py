@@ -124,19 +124,13 @@ def _wanted(folder: Path, path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES and _visible(folder, path)
 
 
-def _file_of(origin: str | None) -> Path | None:
-    """The file an article was read from (JSONL articles' origin is "path:line")."""
-    if not origin:
-        return None
-    head, sep, tail = origin.rpartition(":")
-    return Path(head if sep and tail.isdigit() else origin)
-
-
 def from_files(index: Index, folder: Path) -> dict[Path, list[str]]:
     """Indexed articles read from files inside ``folder``: file -> article ids."""
+    from .readers import origin_file
+
     out: dict[Path, list[str]] = {}
     for doc in index.documents:
-        f = _file_of(doc.origin)
+        f = origin_file(doc.origin)
         if f is not None and f.is_absolute() and _wanted(folder, f):
             out.setdefault(f, []).append(doc.id)
     return out

@@ -30,6 +30,15 @@ def max_article_bytes() -> int:
     return config.max_article_bytes(MAX_ARTICLE_BYTES)
 
 
+def origin_file(origin: str | None) -> Path | None:
+    """The file an article was read from, from its ``origin`` (a JSONL article's is
+    "path:line"); None when it has none."""
+    if not origin:
+        return None
+    head, sep, tail = origin.rpartition(":")
+    return Path(head if sep and tail.isdigit() else origin)
+
+
 @dataclass
 class ReadResult:
     documents: list[Document] = field(default_factory=list)
