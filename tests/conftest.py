@@ -12,6 +12,17 @@ SHARED = ROOT.parent / "shared"
 SEED = ROOT / "seeds" / "000_ad6409121addf6a1.txt"
 
 
+def load_app(name: str):
+    """``app.py`` as a fresh module named ``name`` (the chat's handlers, called as Gradio calls
+    them)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(autouse=True)
 def _rerank_only_with_the_real_model(request, monkeypatch):
     """The cross-encoder re-ranker (qa/encoders/crossencoder.py) is a real model: tests with a

@@ -1,5 +1,4 @@
 """The app's handlers, as Gradio calls them, on the default index with the fake encoder."""
-import importlib.util
 import json
 import re
 import shutil
@@ -8,16 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED
+from conftest import SEED, load_app
 from qa.app.chat import Conversation
 
 
 @pytest.fixture(scope="module")
 def app():
-    spec = importlib.util.spec_from_file_location("newsroom_app_under_test", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_app("newsroom_app_under_test")
 
 
 @pytest.fixture

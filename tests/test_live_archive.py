@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import load_app
 from disks import fill
 from fakes import FakeEncoder
 from qa import Document, Index, IndexFileError
@@ -225,8 +226,6 @@ def test_a_reader_does_not_leak_across_commits(tmp_path):
 @pytest.fixture
 def chat_on_small_disk(small_disk, tmp_path, monkeypatch, fake_model):
     """The chat's handlers over an index on a 4 MB tmpfs; uploads on the normal disk."""
-    import importlib.util
-
     import qa.default
 
     home = tmp_path / "home"
@@ -236,9 +235,7 @@ def chat_on_small_disk(small_disk, tmp_path, monkeypatch, fake_model):
     monkeypatch.setenv("QA_INDEX", str(small_disk / "index"))
     monkeypatch.setenv("QA_UPLOADS", str(home / "uploads"))
     qa.default.reset()
-    spec = importlib.util.spec_from_file_location("app_on_small_disk", ROOT / "app.py")
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
+    app = load_app("app_on_small_disk")
     app.default_index()
     yield app, small_disk, home
     qa.default.reset()
@@ -281,14 +278,10 @@ def test_an_upload_that_cannot_be_kept_is_one_line(small_disk, tmp_path, monkeyp
                                                   isolated_home, fake_model):
     """An OSError while copying the upload (uploads/ on a read-only disk) is a message, not a
     bare "Error", and nothing is added."""
-    import importlib.util
-
     write_jsonl(isolated_home / "seeds" / "seed.jsonl", articles("seed", 2))
     monkeypatch.setenv("QA_UPLOADS", str(small_disk / "uploads"))
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    spec = importlib.util.spec_from_file_location("app_ro_uploads", ROOT / "app.py")
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
+    app = load_app("app_ro_uploads")
     upload = tmp_path / "a.txt"
     upload.write_text("Title\n\nThe zeppelin landed on the cathedral roof.", encoding="utf-8")
     status = app.add_articles([str(upload)])[0]

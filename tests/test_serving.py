@@ -3,7 +3,6 @@ logins guard every route, read-only has no endpoint that changes the index, othe
 unknown hosts are refused, an open bind refuses to start."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -14,15 +13,12 @@ import sys
 import httpx
 import pytest
 
-from conftest import ROOT, SEED
+from conftest import ROOT, SEED, load_app
 
 
 @pytest.fixture(scope="module")
 def app():
-    spec = importlib.util.spec_from_file_location("newsroom_app_served", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_app("newsroom_app_served")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, Server, ask, free_port, screenshot
+from .conftest import ROOT, Server, ask, free_port, open_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -190,13 +190,8 @@ def test_the_login_page_guards_the_chat(browser, login_server, tmp_path):
 
 
 def test_read_only_mode_has_no_controls(browser, read_only_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page, _ = open_page(browser, read_only_server)
     try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(read_only_server.url)
-        page.wait_for_selector("#qa-question textarea")
-        page.wait_for_function("document.querySelector('#qa-stats')?.innerText.includes('indexed')")
         for control in ("#qa-upload", "#qa-add", "#qa-replace", "#qa-remove-pick", "#qa-remove",
                         "#qa-status", "input[type=file]"):
             assert page.locator(control).count() == 0, control
@@ -205,7 +200,7 @@ def test_read_only_mode_has_no_controls(browser, read_only_server):
             .inner_text()
         screenshot(page, "read-only.png")
     finally:
-        context.close()
+        page.context.close()
 
 
 LETTERS_X = """
@@ -224,12 +219,8 @@ LETTERS_X = """
 
 
 def test_a_right_to_left_override_does_not_reorder_the_labels(browser, read_only_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page, _ = open_page(browser, read_only_server)
     try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(read_only_server.url)
-        page.wait_for_selector("#qa-question textarea")
         reply = ask(page, "What did the minister say about shipping lanes near the harbour?")
         cite = reply.locator(".qa-cite", has_text="NATO warns").first
         assert cite.locator("bdi").count() >= 1  # kept by Gradio's sanitiser
@@ -246,4 +237,4 @@ def test_a_right_to_left_override_does_not_reorder_the_labels(browser, read_only
         screenshot(page, "rtl.png")
         assert xs_bare == sorted(xs_bare, reverse=True), xs_bare
     finally:
-        context.close()
+        page.context.close()
