@@ -36,8 +36,8 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
     if k is not None:
         k = _check_k(k)
     docs = index.stored()
-    limits = periods.limits_of(question, [d.document for d in docs.values()], since, until,
-                               sources)
+    limits = periods.limits_of(question, (d.document for d in docs.values()), since, until,
+                               sources)  # (the articles are read only for a time phrase)
     scope = list(doc_ids) if doc_ids is not None else None
     if limits.active:
         inside = periods.allowed(limits, (d.document for d in docs.values()))

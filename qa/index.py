@@ -11,7 +11,8 @@ import logging
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Sequence
+from types import MappingProxyType
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -256,10 +257,10 @@ class Index(Following):
 
         return ask(self, question, k, doc_ids=doc_ids, since=since, until=until, sources=sources)
 
-    def stored(self) -> dict:
+    def stored(self) -> Mapping:
         """Every article as stored (sentence offsets, speakers: qa.storage.stored.StoredDoc),
-        from one state."""
-        return dict(self._state.docs)
+        from one state: a read-only view, no copy (a state is never changed once in use)."""
+        return MappingProxyType(self._state.docs)
 
     def _plain_ask(self, question: str, k: int, doc_ids: Sequence[str] | None = None) -> Answer:
         """The ``k`` sentences that best answer ``question``, and whether any does: the ranking

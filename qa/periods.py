@@ -210,7 +210,7 @@ def _parse(text: str, base: date | None):
     return data.date_obj, data.period
 
 
-def limits_of(question: str, docs: Sequence[Document], since=None, until=None,
+def limits_of(question: str, docs: Iterable[Document], since=None, until=None,
               sources: Sequence[str] | str | None = None) -> Limits:
     """The limits of one question: ``since``/``until``/``sources`` as given, else the question's
     time phrase (relative to the newest article's date, or today when no article is dated)."""
