@@ -133,7 +133,10 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
     sig.update({"f_dense": float(F[first, 0]), "f_bm25": float(F[first, FEATURES.index("doc_bm25")]),
                 "f_topic": float(F[first, FEATURES.index("topic_miss")]),
                 "f_kind": evid[first] - float(ev[first]), "said": float(said[first]),
-                "article": float(F[first, FEATURES.index("doc_lex")])})
+                "article": float(F[first, FEATURES.index("doc_lex")]),
+                "evidence3": max(evid[i] for i in order[:3]),
+                "evidence5": max(evid[i] for i in order[:5]),
+                "evidence10": max(evid[i] for i in order[:10])})
     after = order
     if ce is not None and p.rerank_weight > 0 and not (p.rerank_skip_speaker and said[order[0]]):
         head = order[:p.rerank_depth]

@@ -18,6 +18,10 @@ C = 1.0  # inverse L2 strength (standardised signals)
 SUBSETS = {
     "evidence alone (as shipped, cut by CV)": ["evidence"],
     "evidence + corpus size": ["evidence", "log_rows"],
+    "best evidence of the top 3": ["evidence3"],
+    "best evidence of the top 5": ["evidence5"],
+    "best evidence of the top 10": ["evidence10"],
+    "evidence + best of the top 5": ["evidence", "evidence5"],
     "evidence + score": ["evidence", "score"],
     "evidence + score + coverage": ["evidence", "score", "coverage"],
     "evidence + score + margin + coverage": ["evidence", "score", "margin", "coverage"],
@@ -34,7 +38,7 @@ SUBSETS = {
     "evidence + score + question terms": ["evidence", "score", "terms"],
     "evidence + score + said + article": ["evidence", "score", "said", "article"],
     "all signals": ["evidence", "score", "margin", "zscore", "coverage", "log_rows", "said",
-                    "article", "terms", "length", "f_dense", "f_bm25", "f_topic", "f_kind"],
+                    "article", "terms", "length", "evidence3", "evidence5", "evidence10", "f_dense", "f_bm25", "f_topic", "f_kind"],
 }
 
 
@@ -70,7 +74,8 @@ def fit(X: np.ndarray, y: np.ndarray, sets: np.ndarray, train: np.ndarray):
     lr.fit(Z[train], y[train], sample_weight=weights(sets[train], y[train]))
     z = lr.decision_function(Z)
     cuts = np.unique(np.round(z[train], 3))
-    best = max(cuts, key=lambda t: value(sets, y, z >= t, train))
+    values = np.array([value(sets, y, z >= t, train) for t in cuts])
+    best = cuts[np.flatnonzero(values >= values.max() - 1e-9)[0]]  # ties: the lowest cut answers most
     coef = lr.coef_[0] / sd
     return coef, float(lr.intercept_[0] - best - (lr.coef_[0] * mu / sd).sum())
 
@@ -100,6 +105,9 @@ def report(rows: list[dict], fold: np.ndarray, results) -> None:
     print(f"| rule | in-fold (fit on all) | out-of-fold |\n|---|---|---|")
     print(f"| shipped (qa.tuning.ANSWER_MODEL) | {shares(sets, y, shipped)} "
           f"(value {value(sets, y, shipped, sets != ''):.3f}) | - |")
+    old = np.array([sig["evidence"] >= 1.0 for _, sig in results])
+    print(f"| evidence >= 1.0 (the cut before issue 18) | {shares(sets, y, old)} "
+          f"(value {value(sets, y, old, sets != ''):.3f}) | (fixed: same) |")
     for label, cols in SUBSETS.items():
         X = X_all[:, [names.index(c) for c in cols]]
         coef, b = fit(X, y, sets, np.ones(len(y), bool))
