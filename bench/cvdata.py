@@ -110,37 +110,38 @@ def build() -> list[dict]:
     return out
 
 
-def build_one() -> list[dict]:
-    """Every WikiQA-dev and BBC dev/dev2 question asked of one article alone: its own (a `none`
-    question of WikiQA comes with one; a BBC `none` question gets the article the whole-corpus
-    ranker puts first), as sets "wikiqa-dev-1" and "bbc-1": the sizes of the shipped article."""
-    from qa.encoders import load_encoder
+def own_articles(corpus: data.Corpus, questions: list[data.Question], encoder):
+    """Each question with an index of one article alone: its own, or for a question without one
+    (a BBC `none` question) the article the whole-corpus ranker puts first."""
     from qa.index import Index
-    from qa.ranking.features import features
-    from qa.ranking.kinds import kind
+
+    docs = {d.id: d for d in corpus.documents}
+    full = None
+    for q in questions:
+        doc_id = q.doc_id
+        if doc_id is None:
+            if full is None:
+                full = Index.build(corpus.documents, encoder=encoder)
+            doc_id = full.search(q.text, 1)[0].doc_id
+        yield q, Index.build([docs[doc_id]], encoder=encoder), doc_id
+
+
+def build_one() -> list[dict]:
+    """Every WikiQA-dev and BBC dev/dev2 question asked of one article alone (``own_articles``),
+    as sets "wikiqa-dev-1" and "bbc-1": the sizes of the shipped article."""
+    from qa.encoders import load_encoder
 
     os.environ["QA_RERANK"] = "0"
     encoder = CachedEncoder(load_encoder())
-    out: list[dict] = []
     t = time.perf_counter()
     wiki = data.wikiqa("dev")
-    docs = {d.id: d for d in wiki.documents}
-    for q in wiki.questions:
-        one = Index.build([docs[q.doc_id]], encoder=encoder)
-        out.append(question_rows(one, q, encoder, "wikiqa-dev-1", q.doc_id))
+    out = [question_rows(one, q, encoder, "wikiqa-dev-1", doc_id)
+           for q, one, doc_id in own_articles(wiki, wiki.questions, encoder)]
     logging.info("wikiqa-dev, one article each: (%.0f s)", time.perf_counter() - t)
     bbc = data.bbc("dev")
-    docs = {d.id: d for d in bbc.documents}
-    full = None
-    for name in ("dev", "dev2"):
-        for q in data.bbc(name).questions:
-            doc_id = q.doc_id
-            if doc_id is None:
-                if full is None:
-                    full = Index.build(bbc.documents, encoder=encoder)
-                doc_id = full.search(q.text, 1)[0].doc_id
-            one = Index.build([docs[doc_id]], encoder=encoder)
-            out.append(question_rows(one, q, encoder, "bbc-1", doc_id, q.doc_id or q.id))
+    asked = bbc.questions + data.bbc("dev2").questions
+    out += [question_rows(one, q, encoder, "bbc-1", doc_id, q.doc_id or q.id)
+            for q, one, doc_id in own_articles(bbc, asked, encoder)]
     encoder.save()
     logging.info("bbc, one article each: (%.0f s)", time.perf_counter() - t)
     return out
