@@ -38,7 +38,7 @@ class Params:
     focus: float = 1.0
     kind_weight: float = 0.15
     kind_depth: int = 20
-    kind_missing: float = 0.0  # evidence taken away for no fit: retired (0.1 before)
+    kind_missing: float = 0.1
     kind_found: float = 0.1
     rerank_weight: float = 0.2
     rerank_depth: int = 10
@@ -50,7 +50,8 @@ def shipped() -> Params:
     from qa import tuning
 
     return Params(dict(tuning.WEIGHTS), tuning.FOCUS, tuning.KIND_WEIGHT, tuning.KIND_DEPTH,
-                  0.0, tuning.KIND_FOUND, tuning.RERANK_WEIGHT, tuning.RERANK_DEPTH, True,
+                  tuning.KIND_MISSING, tuning.KIND_FOUND, tuning.RERANK_WEIGHT,
+                  tuning.RERANK_DEPTH, True,
                   dict(tuning.EVIDENCE))
 
 
@@ -297,9 +298,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="cross-validate only choices whose name contains this")
     ap.add_argument("--table", action="store_true",
                     help="the whole configuration out of fold beside as shipped and plain")
-    ap.add_argument("--kind-missing", type=float, default=0.0,
-                    help="with --fit: evidence taken away for no fit to the kind asked "
-                    "(0.1 before issue 18; 0 as shipped)")
+    ap.add_argument("--kind-missing", type=float,
+                    help="with --fit: evidence taken away for no fit (shipped: KIND_MISSING)")
     ap.add_argument("--kind-found", type=float,
                     help="with --fit: evidence added for a full fit (shipped: KIND_FOUND)")
     ap.add_argument("--retire", help="comma-separated weights (or 'focus') to set to 0 together, "
@@ -329,9 +329,9 @@ def main(argv=None) -> int:
         from bench.cvfit import report
 
         found = base.kind_found if args.kind_found is None else args.kind_found
-        if args.kind_missing or found != base.kind_found:
-            res = run_all(rows, replace(base, kind_missing=args.kind_missing, kind_found=found),
-                          ce)
+        missing = base.kind_missing if args.kind_missing is None else args.kind_missing
+        if (missing, found) != (base.kind_missing, base.kind_found):
+            res = run_all(rows, replace(base, kind_missing=missing, kind_found=found), ce)
         report(rows, fold, res)
         return 0
     print("\n| choice | shipped | off | objective: shipped / off / in-fold best | "

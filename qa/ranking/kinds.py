@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..tuning import KIND_FOUND, KIND_UNIT_AFTER, KIND_WEIGHT
+from ..tuning import KIND_FOUND, KIND_MISSING, KIND_UNIT_AFTER, KIND_WEIGHT
 from .lexical import terms
 
 # The ranker's flags: a sentence that holds a number or a name (stored per sentence at ingest).
@@ -144,12 +144,12 @@ def _counts(words: list[str], numbers: list[int], units: set[str]) -> bool:
 def rescore(question: str, ranked: list, texts, weight: float = KIND_WEIGHT) -> list:
     """The ranker's candidates (``Ranked``, best first) re-ordered by score plus ``weight`` times
     their fit to the question (scores stay 0 to 1: divided by 1 + weight); the evidence of each
-    raised by ``KIND_FOUND`` when it fits fully (qa.tuning says where this was measured; taking
-    evidence away for no fit did not carry out of fold and was retired)."""
+    lowered by ``KIND_MISSING`` when it fits not at all, raised by ``KIND_FOUND`` when it fits
+    fully (qa.tuning says where these were measured)."""
     if not ranked or wants(question) is None:
         return ranked
     fits = fit(question, [texts[r.row] for r in ranked])
     scored = [replace(r, score=(r.score + weight * f) / (1.0 + weight),
-                      evidence=r.evidence + KIND_FOUND * (f == 1))
+                      evidence=r.evidence - KIND_MISSING * (f == 0) + KIND_FOUND * (f == 1))
               for r, f in zip(ranked, fits)]
     return sorted(scored, key=lambda r: -r.score)
