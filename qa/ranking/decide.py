@@ -8,7 +8,8 @@ candidate (its cosine plus BM25 of its article, ``tuning.EVIDENCE``), its score 
 the next, how far the best cosine stands above every ranked row's, how much of the question's
 content words the best sentences hold, the corpus size, the question's and the sentence's length.
 The corpus answers when the log-odds reach 0. Out of fold only the evidence carried (the other
-signals weigh 0; BENCHMARKS.md "Quality" has the comparison). The re-ranker orders candidates but
+signals weigh 0; BENCHMARKS.md "Quality" has the comparison), and its cut is held at 1.0, below
+the fit's 1.023, for the shipped article (tuning.py says why). The re-ranker orders candidates but
 does not decide this: its probabilities are high for topical sentences of questions the corpus
 cannot answer (measured on the dev `none` questions).
 """
