@@ -73,6 +73,23 @@ def bbc(questions: str = "dev", root: Path | None = None) -> Corpus:
     return Corpus(f"bbc-{questions}", docs, qs)
 
 
+def trec(split: str = "test", root: Path | None = None) -> Corpus:
+    """TREC QA answer-sentence selection as one corpus: every distinct candidate sentence of the
+    split (back to plain text, numbers masked as in the data) is a document of its own, and every
+    question is asked of all of them; a question without a sentence labelled 1 is `none`."""
+    from bench.train_rerank import trec as groups
+
+    sentences: dict[str, int] = {}
+    questions = []
+    for n, (text, cands) in enumerate(groups(split, root)):
+        for s, _ in cands:
+            sentences.setdefault(s, len(sentences))
+        gold = [s for s, label in cands if label]
+        questions.append(Question(f"trec-{split}-{n}", text, "fact" if gold else "none", gold))
+    docs = [Document(id=f"trec-{split}-s{i}", text=s) for s, i in sentences.items()]
+    return Corpus(f"trec-{split}", docs, questions)
+
+
 # ---- plain sentences, for the speed benchmark -------------------------------------------
 @dataclass
 class Sentences:

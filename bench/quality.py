@@ -1,7 +1,7 @@
 """Answer quality of the product pipeline, side by side with the naive baseline, in one run.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.quality [--wikiqa dev|test]
-        [--only wikiqa|bbc] [--dump FILE] [--candidates]
+        [--only wikiqa|bbc|trec] [--bbc dev|dev2] [--trec] [--dump FILE] [--candidates]
 
 ``--candidates`` adds a third system: the same index ranked the way indexes past
 ``qa.tuning.RANK_ALL_MAX`` sentences are (an approximate graph's candidates ranked with the same
@@ -212,7 +212,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--wikiqa", default="dev", choices=["dev", "test"],
                    help="WikiQA split (tune on dev only; test is for reporting)")
-    p.add_argument("--only", choices=["wikiqa", "bbc"])
+    p.add_argument("--only", choices=["wikiqa", "bbc", "trec"])
+    p.add_argument("--bbc", default="dev", choices=["dev", "dev2"],
+                   help="BBC question set (both are dev sets: tune by cross-validation, bench/cv.py)")
+    p.add_argument("--trec", action="store_true",
+                   help="TREC QA test, every sentence one document, one corpus (report only)")
     p.add_argument("--dump", help="write every question's returned sentences to this JSONL file")
     p.add_argument("--candidates", action="store_true",
                    help="also rank as a large index does (graph candidates + the same features)")
@@ -223,14 +227,19 @@ def main(argv=None) -> int:
 
     encoder = CachedEncoder(load_encoder())
     dump = [] if args.dump else None
-    if args.only != "bbc":
+    if args.trec or args.only == "trec":
+        corpus = data.trec("test")
+        print(f"\nTREC QA test: {len(corpus.documents)} sentences, "
+              f"{sum(q.type != 'none' for q in corpus.questions)} answerable questions")
+        print_table(corpus.name, run(corpus, encoder, dump, args.candidates))
+    if args.only not in ("bbc", "trec"):
         corpus = data.wikiqa(args.wikiqa)
         print(f"\nWikiQA-{args.wikiqa}: {len(corpus.documents)} documents, "
               f"{sum(q.type != 'none' for q in corpus.questions)} answerable questions; "
               f"splitting: {sentence_survival(corpus)}")
         print_table(corpus.name, run(corpus, encoder, dump, args.candidates))
-    if args.only != "wikiqa":
-        corpus = data.bbc("dev")
+    if args.only not in ("wikiqa", "trec"):
+        corpus = data.bbc(args.bbc)
         print_table(corpus.name + f" ({len(corpus.documents)} articles)",
                     run(corpus, encoder, dump, args.candidates))
     if dump is not None:

@@ -13,27 +13,19 @@ import numpy as np
 
 from bench import data
 from bench.cache import CachedEncoder
+from bench.cvdata import own_articles
 
 
 def main() -> None:
     from qa.encoders import load_encoder
-    from qa.index import Index
 
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ["QA_RERANK"] = "0"  # abstention does not depend on the re-ranker
     encoder = CachedEncoder(load_encoder())
     for corpus in (data.wikiqa("dev"), data.bbc("dev")):
-        docs = {d.id: d for d in corpus.documents}
-        full = None
         answered, abstained = [], []
-        for q in corpus.questions:
-            doc_id = q.doc_id
-            if doc_id is None:
-                if full is None:
-                    full = Index.build(corpus.documents, encoder=encoder)
-                doc_id = full.search(q.text, 1)[0].doc_id
-            one = Index.build([docs[doc_id]], encoder=encoder)
+        for q, one, _ in own_articles(corpus, corpus.questions, encoder):
             said = one.ask(q.text, 1).answered
             if q.type == "none":
                 abstained.append(not said)

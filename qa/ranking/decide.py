@@ -1,29 +1,69 @@
 """Deciding whether the retrieved sentences answer the question at all.
 
-The corpus is taken to answer when the evidence of the ranker's best candidate (qa.tuning
-EVIDENCE: its cosine with the question, plus BM25 of its article for the question's words, plus a
-little when it is said by the person the question names, adjusted by the answer-kind check)
-reaches ``tuning.ANSWER_THRESHOLD``. The re-ranker orders candidates but does not decide this: its
-probabilities are high for topical sentences of questions the corpus cannot answer (measured on
-the dev `none` questions, BENCHMARKS.md).
+One rule for every corpus size, from one article to a million sentences: a small logistic model
+(``tuning.ANSWER_MODEL``: plain numbers, fit by cross-validation with folds by article over every
+dev set at three sizes - one article, WikiQA-dev's 2.7k sentences, BBC's 40k - bench/cv.py --fit)
+over what the question's own candidates show (``signals``): the evidence of the ranker's best
+candidate (its cosine plus BM25 of its article, ``tuning.EVIDENCE``), its score and margin over
+the next, how far the best cosine stands above every ranked row's, how much of the question's
+content words the best sentences hold, the corpus size, the question's and the sentence's length.
+The corpus answers when the log-odds reach 0. Out of fold only the evidence carried (the other
+signals weigh 0; BENCHMARKS.md "Quality" has the comparison), and its cut is held at 1.0, below
+the fit's 1.023, for the shipped article (tuning.py says why). The re-ranker orders candidates but
+does not decide this: its probabilities are high for topical sentences of questions the corpus
+cannot answer (measured on the dev `none` questions).
 """
 from __future__ import annotations
 
-from ..tuning import ANSWER_THRESHOLD, COSINE_THRESHOLD
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..tuning import ANSWER_MODEL, COSINE_THRESHOLD
 from ..types import Hit
+from .lexical import terms
 
 
-def answers(evidence: float | None, threshold: float = ANSWER_THRESHOLD) -> bool:
-    """Whether the ranker's best candidate's ``evidence`` (None: there was none) says the
-    corpus answers."""
-    return evidence is not None and evidence >= threshold
+def spread(dense: np.ndarray) -> tuple[float, float]:
+    """The mean and standard deviation of the cosines of every row a question ranked."""
+    if not len(dense):
+        return 0.0, 0.0
+    return float(dense.mean()), float(dense.std())
 
 
-def decide(hits: list[Hit], threshold: float = ANSWER_THRESHOLD, *,
-           evidence: float | None = None) -> bool:
-    """Whether ``hits`` (best first) answer the question: ``evidence`` (the ranker's best
-    candidate's, when the hits were re-ranked after it), else the best hit's evidence, or its
-    score where the ranker gave none (hits made without it: the naive cosine rule)."""
+def signals(question: str, evidence: float, scores: Sequence[float], best_dense: float,
+            texts: Sequence[str], dense_mean: float, dense_std: float, rows: int
+            ) -> dict[str, float]:
+    """The model's inputs for one question: ``evidence`` of the ranker's best candidate,
+    ``scores`` of the best candidates (best first, 0 to 1), ``best_dense`` their best cosine,
+    ``texts`` the best few sentences, the mean and spread of every ranked row's cosine, and the
+    corpus's ``rows``. (The model weighs only some of them: ``tuning.ANSWER_MODEL``; bench/cv.py
+    compared them all.)"""
+    asked = set(terms(question))
+    held = set().union(*(terms(t) for t in texts[:3])) if texts else set()
+    return {
+        "evidence": float(evidence),
+        "score": float(scores[0]) if len(scores) else 0.0,
+        "margin": float(scores[0] - scores[1]) if len(scores) > 1 else 0.0,
+        "zscore": (best_dense - dense_mean) / dense_std if dense_std > 1e-6 else 0.0,
+        "coverage": len(asked & held) / len(asked) if asked else 0.0,
+        "log_rows": math.log10(max(rows, 1)),
+        "terms": float(len(asked)),
+        "length": math.log(1 + len(texts[0].split())) if texts else 0.0,
+    }
+
+
+def logit(values: dict[str, float], model: dict[str, float] | None = None) -> float:
+    """The model's log-odds that the corpus answers."""
+    model = ANSWER_MODEL if model is None else model
+    return model["bias"] + sum(w * values[name] for name, w in model.items() if name != "bias")
+
+
+def decide(hits: list[Hit], threshold: float = 0.0, *, evidence: float | None = None) -> bool:
+    """Whether ``hits`` (best first) answer the question: ``evidence`` when given, else the best
+    hit's evidence (for the ranker's hits: the model's log-odds that it answers, ``hit_odds``),
+    or its score where there is none (hits made without the ranker: the naive cosine rule)."""
     if not hits:
         return False
     best = hits[0]
@@ -31,4 +71,13 @@ def decide(hits: list[Hit], threshold: float = ANSWER_THRESHOLD, *,
         evidence = best.evidence
     if evidence is None:
         return best.score >= COSINE_THRESHOLD
-    return answers(evidence, threshold)
+    return evidence >= threshold
+
+
+def hit_odds(question_odds: float, evidence: float, best_evidence: float,
+             model: dict[str, float] | None = None) -> float:
+    """A hit's own log-odds that it answers: the question's, moved by how much less (or more)
+    evidence it has than the ranker's best candidate (so a lower hit far weaker than the best is
+    shown as not an answer, and the best is an answer exactly when the question is answered)."""
+    model = ANSWER_MODEL if model is None else model
+    return question_odds + model["evidence"] * (evidence - best_evidence)

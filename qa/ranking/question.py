@@ -66,11 +66,17 @@ def answer(question: str, k: int, source: RowSource, encoder, reranker=None,
         ranked_after = crossencoder.rerank(reranker, question, ranked, source.texts)
     else:
         ranked_after = ranked
-    # 7. decide from the ranker's best candidate's evidence, as the kind check adjusted it, not
-    # from the cross-encoder's order (decide.py says why)
-    answered = decide.answers(next(r.evidence for r in ranked if r.row == first))
-    # 8. hits
-    return Result([hit(source.rowmap, r, context) for r in ranked_after[:k]], answered)
+    # 7. decide from what the question's own candidates show (decide.py): the ranker's best
+    # candidate's evidence as the kind check adjusted it, not the cross-encoder's order
+    best_evidence = next(r.evidence for r in ranked if r.row == first)
+    odds = decide.logit(decide.signals(
+        question, best_evidence, [r.score for r in ranked], float(picked.dense.max()),
+        [source.texts[r.row] for r in ranked[:3]], *decide.spread(picked.dense),
+        len(source.rowmap)))
+    # 8. hits, each with its own log-odds of answering (decide.hit_odds)
+    return Result([hit(source.rowmap, r, context,
+                       decide.hit_odds(odds, r.evidence, best_evidence))
+                   for r in ranked_after[:k]], odds >= 0.0)
 
 
 def best(feats: dict[str, np.ndarray], picked: Picked, rowmap: RowMap, k: int) -> list[Ranked]:
@@ -87,9 +93,9 @@ def best(feats: dict[str, np.ndarray], picked: Picked, rowmap: RowMap, k: int) -
                    float(evidence[i])) for i in fuse.distinct(top, picked.texts, k)]
 
 
-def hit(rowmap: RowMap, ranked: Ranked, context: int) -> Hit:
+def hit(rowmap: RowMap, ranked: Ranked, context: int, odds: float | None = None) -> Hit:
     """The hit for a ranked row: its sentence as it stands in its article, with ``context``
-    sentences each side."""
+    sentences each side; ``odds``: its log-odds of answering (None: its raw evidence)."""
     stored = rowmap.doc(ranked.row)
     i = int(rowmap.row_sent[ranked.row])
     doc, bounds = stored.document, stored.bounds
@@ -99,7 +105,8 @@ def hit(rowmap: RowMap, ranked: Ranked, context: int) -> Hit:
     return Hit(text=doc.text[start:end], score=ranked.score, doc_id=doc.id,
                title=doc.title, sentence=i, start=start, end=end, context=doc.text[lo:hi],
                context_start=lo, published=doc.published, source=doc.source, url=doc.url,
-               speaker=ranked.speaker, evidence=ranked.evidence)
+               speaker=ranked.speaker,
+               evidence=ranked.evidence if odds is None else odds)
 
 
 _BLAS = None

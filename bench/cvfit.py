@@ -1,0 +1,121 @@
+"""The abstention model (qa.tuning.ANSWER_MODEL) fit by cross-validation, folds by article, over
+every dev set at once, beside the fixed evidence threshold it replaces: run by
+``python -m bench.cv --fit`` (bench/cv.py), on the signals qa.ranking.decide.signals computes.
+
+The model: logistic regression on standardised signals, each dev set weighing the same and, in
+it, answerable and `none` questions the same; then the log-odds cut where the dev sets' mean of
+(answered + abstained) is highest with a penalty for answering fewer than 90% of answerable
+questions (the target). Written back as plain numbers on the raw signals.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SETS = ("wikiqa-dev", "bbc-dev", "bbc-dev2", "small", "wikiqa-dev-1", "bbc-1")
+TARGET = 0.90  # share of answerable questions answered that the cut aims not to go below
+PENALTY = 4.0
+C = 1.0  # inverse L2 strength (standardised signals)
+SUBSETS = {
+    "evidence alone (as shipped, cut by CV)": ["evidence"],
+    "evidence + corpus size": ["evidence", "log_rows"],
+    "best evidence of the top 3": ["evidence3"],
+    "best evidence of the top 5": ["evidence5"],
+    "best evidence of the top 10": ["evidence10"],
+    "evidence + best of the top 5": ["evidence", "evidence5"],
+    "evidence + score": ["evidence", "score"],
+    "evidence + score + coverage": ["evidence", "score", "coverage"],
+    "evidence + score + margin + coverage": ["evidence", "score", "margin", "coverage"],
+    "evidence + score + coverage + z-score + corpus size": ["evidence", "score", "coverage",
+                                                           "zscore", "log_rows"],
+    "evidence + said + article": ["evidence", "said", "article"],
+    "evidence + question terms": ["evidence", "terms"],
+    "evidence + sentence length": ["evidence", "length"],
+    "evidence + sentence length + question terms": ["evidence", "length", "terms"],
+    "evidence's parts": ["f_dense", "f_bm25", "said", "f_topic", "f_kind"],
+    "evidence's parts + score": ["f_dense", "f_bm25", "said", "f_topic", "f_kind", "score"],
+    "evidence's parts + corpus size": ["f_dense", "f_bm25", "said", "f_topic", "f_kind",
+                                       "log_rows"],
+    "evidence + score + question terms": ["evidence", "score", "terms"],
+    "evidence + score + said + article": ["evidence", "score", "said", "article"],
+    "all signals": ["evidence", "score", "margin", "zscore", "coverage", "log_rows", "said",
+                    "article", "terms", "length", "evidence3", "evidence5", "evidence10", "f_dense", "f_bm25", "f_topic", "f_kind"],
+}
+
+
+def value(sets: np.ndarray, y: np.ndarray, answered: np.ndarray, mask: np.ndarray) -> float:
+    per = []
+    for s in SETS:
+        m = mask & (sets == s)
+        if not m.any():
+            continue
+        ans = answered[m & y].mean() if (m & y).any() else 1.0
+        abst = (~answered[m & ~y]).mean() if (m & ~y).any() else 1.0
+        per.append(ans + abst - PENALTY * max(0.0, TARGET - ans))
+    return float(np.mean(per))
+
+
+def weights(sets: np.ndarray, y: np.ndarray) -> np.ndarray:
+    w = np.zeros(len(y))
+    for s in SETS:
+        for c in (True, False):
+            m = (sets == s) & (y == c)
+            if m.any():
+                w[m] = 1.0 / m.sum()
+    return w
+
+
+def fit(X: np.ndarray, y: np.ndarray, sets: np.ndarray, train: np.ndarray):
+    """(coefficients on raw X, intercept) with the cut folded in, fit on ``train`` rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    mu, sd = X[train].mean(0), X[train].std(0) + 1e-9
+    Z = (X - mu) / sd
+    lr = LogisticRegression(C=C, max_iter=1000)
+    lr.fit(Z[train], y[train], sample_weight=weights(sets[train], y[train]))
+    z = lr.decision_function(Z)
+    cuts = np.unique(np.round(z[train], 3))
+    values = np.array([value(sets, y, z >= t, train) for t in cuts])
+    best = cuts[np.flatnonzero(values >= values.max() - 1e-9)[0]]  # ties: the lowest cut answers most
+    coef = lr.coef_[0] / sd
+    return coef, float(lr.intercept_[0] - best - (lr.coef_[0] * mu / sd).sum())
+
+
+def shares(sets, y, answered, mask=None) -> str:
+    mask = np.ones(len(y), bool) if mask is None else mask
+    out = []
+    for s in SETS:
+        m = mask & (sets == s)
+        if not m.any():
+            continue
+        out.append(f"{s} {answered[m & y].mean():.2f}/{(~answered[m & ~y]).mean():.2f}")
+    return ", ".join(out)
+
+
+def report(rows: list[dict], fold: np.ndarray, results) -> None:
+    """Answered (of answerable) / abstained (of `none`) per dev set: the shipped rule, then each
+    signal set in-fold (fit on all) and out-of-fold; the coefficients fit on all questions."""
+    sets = np.array([r["set"] for r in rows])
+    y = np.array([r["type"] != "none" for r in rows])
+    names = SUBSETS["all signals"]
+    X_all = np.array([[sig[n] for n in names] for _, sig in results])
+    from qa.ranking.decide import logit
+
+    shipped = np.array([logit(sig) >= 0 for _, sig in results])
+    print("\nanswered of answerable / abstained of none, per dev set")
+    print(f"| rule | in-fold (fit on all) | out-of-fold |\n|---|---|---|")
+    print(f"| shipped (qa.tuning.ANSWER_MODEL) | {shares(sets, y, shipped)} "
+          f"(value {value(sets, y, shipped, sets != ''):.3f}) | - |")
+    old = np.array([sig["evidence"] >= 1.0 for _, sig in results])
+    print(f"| evidence >= 1.0 (the cut before issue 18) | {shares(sets, y, old)} "
+          f"(value {value(sets, y, old, sets != ''):.3f}) | (fixed: same) |")
+    for label, cols in SUBSETS.items():
+        X = X_all[:, [names.index(c) for c in cols]]
+        coef, b = fit(X, y, sets, np.ones(len(y), bool))
+        inf = X @ coef + b >= 0
+        oof = np.zeros(len(y), bool)
+        for f in range(fold.max() + 1):
+            c_f, b_f = fit(X, y, sets, fold != f)
+            oof[fold == f] = (X[fold == f] @ c_f + b_f) >= 0
+        print(f"| {label} | {shares(sets, y, inf)} (value {value(sets, y, inf, sets != ''):.3f}) "
+              f"| {shares(sets, y, oof)} (value {value(sets, y, oof, sets != ''):.3f}) |")
+        print(f"    fit on all: bias {b:.4f}, " + ", ".join(f"{n} {c:.4f}" for n, c in zip(cols, coef)))

@@ -1,0 +1,55 @@
+"""The answer/abstain rule with the real model at both ends of corpus size: a question the one
+shipped article answers is answered, and off-topic questions over BBC articles are not (slow:
+loads all-MiniLM-L6-v2 and embeds 150 BBC articles, about 3,000 sentences)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED
+
+pytestmark = pytest.mark.slow
+BBC = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "bbc" / "articles.jsonl"
+
+
+@pytest.fixture(scope="module")
+def bbc_index():
+    from qa.index import Index
+    from qa.types import Document
+
+    if not BBC.is_file():
+        pytest.skip(f"no BBC articles at {BBC}")
+    with open(BBC, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line, _ in zip(fh, range(150))]
+    return Index.build([Document(id=r["id"], text=r["text"], title=r["title"]) for r in rows])
+
+
+@pytest.fixture(scope="module")
+def seed_index():
+    from qa.index import Index
+    from qa.ingest.readers import read_file
+
+    return Index.build(read_file(SEED))
+
+
+def test_the_shipped_article_answers_what_did_kishida_say(seed_index):
+    answer = seed_index.ask("What did Kishida say?")
+    assert answer.answered and answer.hits
+    assert all(h.speaker == "Fumio Kishida" for h in answer.hits)
+
+
+def test_the_shipped_article_answers_who_its_ambassador_is_and_abstains_off_topic(seed_index):
+    assert seed_index.ask("Who is the Russian ambassador to Japan?").answered
+    assert not seed_index.ask("What is the capital of Peru?").answered
+
+
+@pytest.mark.parametrize("question", ["How do I bake sourdough bread at home?",
+                                      "Which planet has the most moons?"])
+def test_an_off_topic_question_over_bbc_abstains(bbc_index, question):
+    assert not bbc_index.ask(question).answered
+
+
+def test_a_question_the_bbc_articles_answer_is_answered(bbc_index):
+    answer = bbc_index.ask("How much did retail sales in the US fall in January?")
+    assert answer.answered
+    assert any("0.3%" in h.text for h in answer.hits)
