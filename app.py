@@ -14,6 +14,7 @@ control and no endpoint that changes the index; ``qa.app.guard`` stands in front
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -34,6 +35,12 @@ from qa.app import api, export, guard, logins, uploads  # noqa: E402
 
 log = logging.getLogger("qa.app")
 
+# Questions answered at once (Gradio's queue; the others wait their turn). On the 2-core machine,
+# 50 people asking together (tests/test_load.py): 17.5 questions/s with 16, 15.6 with 8, 12.7
+# with 2 (BENCHMARKS.md "Load"): a question's Python steps overlap another's model runs.
+CONCURRENT = 16
+# The queue's places and times are sent to those waiting once a second, not at every question
+# started: with 34 waiting that was 34 messages a question (server CPU 75 -> 72 ms a question).
 HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
@@ -79,7 +86,7 @@ def _respond(message, history, conversation, k, articles, since="", until="", so
         default_index(), message, conversation, k=int(k), doc_ids=articles or None,
         since=(since or "").strip() or None, until=(until or "").strip() or None,
         sources=[s.strip() for s in (sources or "").split(",") if s.strip()] or None)
-    earlier = [{**m, "content": render.compact(m["content"])}
+    earlier = [{**m, "content": _compact(m["content"])}
                for m in list(history or [])[-(HISTORY_MESSAGES - 2):]]
     history = earlier + [
         {"role": "user", "content": render.question_html(message)},
@@ -87,19 +94,30 @@ def _respond(message, history, conversation, k, articles, since="", until="", so
     return history, conversation, "", shown
 
 
-def chat(message, history, conversation, k, articles, limits=None):
+@functools.lru_cache(maxsize=8192)
+def _compact(content: str) -> str:
+    """``render.compact``, once per message: every turn hands back the earlier messages, which
+    were compacted on the turn before (parsing the whole history again each turn was 12% of the
+    server's CPU under load, BENCHMARKS.md "Load")."""
+    return render.compact(content)
+
+
+def chat(message, history, conversation, k, articles, limits=None, buttons=False):
     """The listener: the history lives in the session's state, not in what the browser sends;
     the answer shown can be downloaded as Markdown and as JSON. ``limits``: the Settings'
-    dates and sources ({"since", "until", "sources"}, as typed)."""
+    dates and sources ({"since", "until", "sources"}, as typed); ``buttons``: whether the
+    download buttons are shown already (the session's state, returned last)."""
     limits = limits or {}
     history, conversation, box, shown = _respond(message, history, conversation, k, articles,
                                                  limits.get("since"), limits.get("until"),
                                                  limits.get("sources"))
     if shown is None:
         files = (gr.update(), gr.update())
+    elif buttons:  # a new file only: Gradio rebuilds a component for any other change (its
+        files = tuple(str(f) for f in _export(shown))  # config and schema, every answer)
     else:
         files = tuple(gr.update(value=str(f), visible=True) for f in _export(shown))
-    return history, history, conversation, box, *files
+    return history, history, conversation, box, *files, buttons or shown is not None
 
 
 def _export(shown) -> tuple[Path, Path]:
@@ -234,9 +252,11 @@ def build(read_only: bool = False) -> gr.Blocks:
         for box in (since, until, only_sources):
             box.change(lambda a, b, c: {"since": a, "until": b, "sources": c},
                        inputs=[since, until, only_sources], outputs=limits,
-                       api_visibility="private")
-        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only, limits],
-                       outputs=[chatbot, history, conversation, question, as_md, as_json])
+                       api_visibility="private", concurrency_id="limits",
+                       concurrency_limit=1)  # in the order typed: the last edit's values stay
+        buttons = gr.State(False)  # the download buttons shown
+        chat_io = dict(fn=chat, inputs=[question, history, conversation, k, only, limits, buttons],
+                       outputs=[chatbot, history, conversation, question, as_md, as_json, buttons])
         question.submit(**chat_io, api_name="respond")
         ask.click(**chat_io, api_name="respond_1")
         new_chat.click(lambda: ([], [], Conversation(), ""),
@@ -275,6 +295,10 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     blocks = build(read_only=True) if read_only else demo
     index = default_index()
     index.search("warm up", k=1)  # loads the model now, not on the first question
+    if config.batch_questions():
+        from qa.app import batching
+
+        batching.install(index)
     log.info("serving %d articles, %d sentences%s%s", len(index.documents), len(index),
              f"; {len(users.users)} login(s)" if users else "", "; read-only" if read_only else "")
     hosts = None if beyond else guard.LOOPBACK_NAMES | {host.lower().strip("[]")}
@@ -282,7 +306,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
 
     in_front = Middleware(guard.Guard, logins=bool(users), read_only=read_only, hosts=hosts,
                           origins=guard.extra_origins(), check=users or None)
-    blocks.queue(default_concurrency_limit=8).launch(
+    blocks.queue(default_concurrency_limit=CONCURRENT, status_update_rate=1).launch(
         server_name=host, server_port=port, share=share, max_file_size=f"{config.max_upload_mb()}mb",
         css=CSS, head=render.COPY_SCRIPT, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
         app_kwargs={"middleware": [in_front], "routes": api.routes(), "docs_url": "/api/docs",

@@ -28,6 +28,7 @@ VARIABLES = {  # name -> what it sets (the README table says the same, with defa
     "QA_RERANKER": "which cross-encoder: a sentence-transformers CrossEncoder folder",
     "QA_CACHE": "where ONNX exports are cached",
     "QA_THREADS": "threads for one ONNX run",
+    "QA_BATCH_QUESTIONS": "the chat runs questions asked together through the models at once",
     "QA_DEVICE": "where ingests embed: cpu, cuda, auto",
     "QA_HOST": "the address the chat binds to",
     "QA_PORT": "the chat's port",
@@ -115,6 +116,13 @@ def rerank_mode() -> str:
     if value in {"1", "true", "on", "yes"}:
         return "on"
     return "auto"
+
+
+def batch_questions() -> bool:
+    """``QA_BATCH_QUESTIONS``: 1/true/on/yes makes the chat encode and re-rank the questions
+    that arrive together in one model run each (qa/app/batching.py; off by default: with int8
+    weights a question's scores then depend slightly on the others in its run)."""
+    return _text("QA_BATCH_QUESTIONS").lower() in {"1", "true", "on", "yes"}
 
 
 def reranker() -> str | None:

@@ -165,3 +165,19 @@ def test_article_text_is_isolated_from_the_labels_around_it(app, home):
     assert answer.count("&#8238;") == 4  # title, source, quote, context: shown as they are
     outside = re.sub(r"<bdi>.*?</bdi>", "", answer)
     assert "&#8238;" not in outside  # every override sits inside an isolate
+
+
+def test_the_download_buttons_are_shown_once_then_only_given_new_files(app, home):
+    """The first answer shows the buttons (a property update); later ones only hand them the new
+    files, so Gradio does not rebuild the two components for every answer."""
+    out = app.chat("What did Peskov say?", [], Conversation(), 3, [], {}, False)
+    history, _, conversation, box, md, js, shown = out
+    assert md["visible"] is True and md["value"].endswith(".md") and js["value"].endswith(".json")
+    assert shown is True
+    out = app.chat("and what did he say about NATO?", history, conversation, 3, [], {}, shown)
+    md2, js2, shown2 = out[4:]
+    assert isinstance(md2, str) and md2.endswith(".md") and md2 != md["value"]
+    assert "Peskov" in Path(md2).read_text(encoding="utf-8") and js2.endswith(".json")
+    assert shown2 is True
+    nothing = app.chat("   ", out[0], out[2], 3, [], {}, False)
+    assert nothing[-1] is False and nothing[4] == {"__type__": "update"}

@@ -57,3 +57,21 @@ def test_the_int8_export_agrees_with_the_trained_model(reranker):
     torch_scores = score_pairs_torch(model, question, sentences)
     assert np.corrcoef(onnx_scores, torch_scores)[0, 1] > 0.95
     assert np.argsort(-onnx_scores)[0] == np.argsort(-torch_scores)[0]
+
+
+def test_several_questions_scored_at_once_keep_their_own_scores(reranker):
+    """``scores_many`` (the chat's batcher) gives each question its own sentences' scores; one
+    question of up to ``SCORE_CHUNK`` sentences runs as ``scores`` does (same pairs, same
+    padding: the same numbers)."""
+    kremlin = ["Kremlin Spokesman Dmitry Peskov branded such information as groundless.",
+               "The Kremlin said the talks would continue next week.",
+               "Lately, Ukraine and the West have been echoing claims of an invasion."]
+    glacier = ["A glacier cave is a cave formed within the ice of a glacier.",
+               "The ice facade is approximately 60 m high."]
+    one = reranker.scores_many([("Who is the Kremlin spokesman?", kremlin)])
+    np.testing.assert_allclose(one[0], reranker.scores("Who is the Kremlin spokesman?", kremlin),
+                               atol=1e-5)
+    both = reranker.scores_many([("Who is the Kremlin spokesman?", kremlin),
+                                 ("how are glacier caves formed?", glacier)])
+    assert [len(s) for s in both] == [3, 2]
+    assert int(np.argmax(both[0])) == 0 and int(np.argmax(both[1])) == 0

@@ -46,6 +46,8 @@ KEPT_LAYERS = 3  # of all-MiniLM-L6-v2's six layers, the first this many read th
 TRAINED_LAYERS = 3  # the top layers of those that are trained; the rest are the official ones
 MAX_LENGTH = RERANK_MAX_LENGTH  # question + sentence, in word pieces
 EXPORT_VERSION = 1
+SCORE_CHUNK = 10  # pairs a batched run takes, by length (BENCHMARKS.md "Load": 30 ms a question
+#                   for 8 questions' pairs sorted into 10s, 41 ms each question alone)
 
 
 # ---- the shipped model in torch: what is trained (bench/train_rerank.py) and exported -----
@@ -164,6 +166,24 @@ class Reranker:
         ids, mask, types = pad(tokenizer().encode_batch([(question, s) for s in sentences]))
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+
+    def scores_many(self, calls: Sequence[tuple[str, Sequence[str]]],
+                    chunk: int = SCORE_CHUNK) -> list[np.ndarray]:
+        """``scores`` of several questions' pairs (the chat's questions asked together:
+        qa/app/batching.py): all pairs tokenised at once and run by similar lengths, ``chunk``
+        to a run, so that a short pair is not padded to a long one's length."""
+        pairs = [(q, s) for q, sentences in calls for s in sentences]
+        out = np.zeros(len(pairs), np.float32)
+        encodings = tokenizer().encode_batch(pairs) if pairs else []
+        order = sorted(range(len(pairs)), key=lambda i: len(encodings[i].ids))
+        for lo in range(0, len(order), chunk):
+            idx = order[lo:lo + chunk]
+            ids, mask, types = pad([encodings[i] for i in idx])
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            out[idx] = self._session.run(
+                None, {k: v for k, v in feed.items() if k in self._inputs})[0].reshape(-1)
+        bounds = np.cumsum([0] + [len(sentences) for _, sentences in calls])
+        return [out[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _export(weights: Path, out: Path) -> None:

@@ -35,6 +35,13 @@ def load():
         return _LOADED[name]
 
 
+def install(model) -> None:
+    """Use ``model`` as the configured cross-encoder from now on in this process (the chat puts
+    its batcher in front of the loaded one: qa/app/batching.py)."""
+    with _LOAD_LOCK:
+        _LOADED[config.reranker()] = model
+
+
 def wanted(question: str, ranked: list) -> bool:
     """Whether to re-rank: not when the question asks what a named person said and the ranker's
     best candidate is that person's statement. The cross-encoder was trained on factoid
