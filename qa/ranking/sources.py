@@ -9,7 +9,8 @@ features, their fusion, the checks - is the same code for every source (qa/ranki
 - ``AllRows``: every sentence, vectors in memory (indexes up to ``tuning.RANK_ALL_MAX``).
 - ``GraphCandidates``: the vector store's nearest ``tuning.CANDIDATES`` sentences and every
   sentence of their best ``tuning.ARTICLES`` articles, vectors read from disk as needed.
-- A vector engine (README, "Beyond one machine") is a third class with the same ``pick``.
+- ``EngineCandidates``: the same, from a vector engine (Milvus: qa/milvusindex.py), whose
+  nearest sentences are a search in the engine and whose vectors are read from it by key.
 """
 from __future__ import annotations
 
@@ -189,6 +190,19 @@ class GraphCandidates:
             val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
             neighbour = np.maximum(neighbour, val)
         return Picked(cand, dense, neighbour, Speakers(rm, cand), None, Texts(rm, cand))
+
+
+class EngineCandidates(GraphCandidates):
+    """A vector engine's nearest sentences and the rest of their best articles, ranked as
+    ``GraphCandidates`` ranks the graph's. ``store.candidates(query, n, only)`` is the engine's
+    search (``only`` a filter expression there, not a scan); ``vectors[rows]`` reads the rows'
+    vectors from the engine."""
+
+    def __init__(self, rowmap: RowMap, engine_rows, data: CorpusData,
+                 candidates: int = CANDIDATES, articles: int = ARTICLES):
+        """``engine_rows``: the engine seen as rows of ``rowmap`` (qa.milvusindex.EngineRows):
+        both the store (``candidates``) and the vectors (``[rows]``)."""
+        super().__init__(rowmap, engine_rows, engine_rows, data, candidates, articles)
 
 
 def unique(a: np.ndarray) -> np.ndarray:
