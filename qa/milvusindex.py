@@ -42,9 +42,13 @@ class EngineRows:
     vectors. Engine results for an article version this row map does not hold (being written,
     or left by a killed writer) are dropped."""
 
-    def __init__(self, rowmap: RowMap, engine: milvus.Engine, dim: int,
+    def __init__(self, rowmap: RowMap, engine: milvus.Engine, dim: int, articles: int,
                  exact_rows: int = EXACT_ROWS):
+        """``articles``: besides the nearest sentences, every sentence of this many articles
+        whose centroids are nearest (what the article-level features favour: a whole-corpus
+        ranker finds them without their sentences being among the nearest)."""
         self.rowmap, self.engine, self.dim, self.exact_rows = rowmap, engine, dim, exact_rows
+        self.articles = articles
 
     def _row(self, doc_id: str, digest: str, sent: int) -> int | None:
         at = self.rowmap.positions.get(doc_id)
@@ -65,6 +69,11 @@ class EngineRows:
             row = self._row(doc_id, digest, sent)
             if row is not None:
                 rows.append(row)
+        rm = self.rowmap
+        for doc_id, digest in self.engine.nearest_articles(query, self.articles, doc_ids):
+            at = rm.positions.get(doc_id)
+            if at is not None and rm.docs[at].hash == digest:
+                rows.extend(range(int(rm.doc_start[at]), int(rm.doc_start[at + 1])))
         return np.array(list(dict.fromkeys(rows)), np.int64)
 
     def _exact(self, query: np.ndarray, n: int, doc_ids: list[str]) -> np.ndarray:
@@ -282,7 +291,8 @@ class MilvusIndex(Index):
                     if c is not None:
                         centroids[i] = c
                 data = CorpusData.build(docs, None, dim, centroids=centroids)
-                source = EngineCandidates(rowmap, EngineRows(rowmap, self.engine, dim), data,
+                source = EngineCandidates(rowmap, EngineRows(rowmap, self.engine, dim,
+                                                                    self.sizes.articles), data,
                                           self.sizes.candidates, self.sizes.articles)
                 state.lazy.prepared = Prepared(rowmap, source)
             return state.lazy.prepared

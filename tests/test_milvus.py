@@ -178,6 +178,17 @@ def test_another_model_names_the_fix(built):
         Index.open(loc.replace("news.db", "other.db"), encoder=FakeEncoder())
 
 
+@pytest.mark.milvus
+@needs_engine
+def test_a_second_process_on_a_lite_db_is_told_how_to_share_it(built):
+    _, _, loc, _ = built  # this process holds the .db open
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent), QA_MODEL="fake-bag-of-words")
+    r = subprocess.run([sys.executable, "-m", "qa", "ask", "--index", loc, "Who scored?"],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "milvus-lite server --data-dir" in r.stderr and "milvus+http://" in r.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

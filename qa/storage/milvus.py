@@ -310,6 +310,17 @@ class Engine:
         return [(h["entity"]["doc_id"], h["entity"]["hash"], int(h["entity"]["sent"]),
                  float(h["distance"])) for h in found[0]]
 
+    def nearest_articles(self, query: np.ndarray, n: int,
+                         doc_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """The ``n`` articles whose centroids are nearest (inner product), as (doc_id, hash),
+        among ``doc_ids`` when given."""
+        expr = "part == 0" + (f" and {any_of('doc_id', doc_ids)}" if doc_ids is not None else "")
+        found = self.client.search(self.articles, data=[np.asarray(query, np.float32).tolist()],
+                                   anns_field="centroid", limit=n, filter=expr,
+                                   output_fields=["doc_id", "hash"],
+                                   search_params={"metric_type": "IP", "params": {}})
+        return [(h["entity"]["doc_id"], h["entity"]["hash"]) for h in found[0]]
+
     def vectors(self, keys: Sequence[str], dim: int) -> np.ndarray:
         """The vectors of the sentences ``keys`` (``sentence_key``), in that order."""
         out = np.zeros((len(keys), dim), np.float32)
@@ -435,12 +446,15 @@ def _connect(location: Location):
             raise InputError(f"the index {location} is in Milvus Lite, which is not installed:"
                              " run `pip install -e \".[milvus]\"`") from None
         Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
-        client = None
+        # Milvus Lite logs its own traceback when the .db is locked: the error below says it
+        quiet = logging.getLogger("milvus_lite.server_manager")
+        level, quiet.level = quiet.level, logging.CRITICAL
         try:
-            client = MilvusClient(location.uri)
+            return MilvusClient(location.uri)
         except Exception as e:  # pymilvus wraps the engine's error in its own kinds
             raise _lite_error(location, e) from None
-        return client
+        finally:
+            quiet.setLevel(level)
     try:
         return MilvusClient(uri=location.uri, token=config.milvus_token() or "", timeout=30)
     except Exception as e:
