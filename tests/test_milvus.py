@@ -22,19 +22,13 @@ from fakes import FakeEncoder
 from qa import Document, Index
 from qa.errors import IndexFileError, InputError
 from qa.storage.milvus import Location
+from test_index import DOCS  # the same three articles as the folder index's tests
 
 HERE = Path(__file__).resolve().parent
 _MISSING = [m for m in ("pymilvus", "milvus_lite") if importlib.util.find_spec(m) is None]
 needs_engine = pytest.mark.skipif(
     bool(_MISSING), reason=f"{' and '.join(_MISSING)} not installed: pip install -e \".[milvus]\"")
 
-DOCS = [
-    Document(id="a", title="Envoy criticises Tokyo", source="TASS", published="February 2",
-             text="The envoy criticised Tokyo. He said the remarks were counterproductive. "
-                  "Talks will continue next month."),
-    Document(id="b", title="Markets", text="Shares in Tokyo rose sharply. The yen fell against the dollar."),
-    Document(id="c", title="Football", text="The striker scored twice. The coach praised the team."),
-]
 QUESTIONS = ["What did the envoy say about Tokyo?", "How did the yen do?", "Who scored twice?",
              "What did the coach do?"]
 

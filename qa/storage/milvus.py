@@ -173,10 +173,7 @@ class Engine:
 
         c = self.client
         if not c.has_collection(self.sentences):
-            s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-            s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=ID_CHARS + 40)
-            s.add_field("doc_id", DataType.VARCHAR, max_length=ID_CHARS)
-            s.add_field("hash", DataType.VARCHAR, max_length=64)
+            s = _keyed_schema("pk")
             s.add_field("sent", DataType.INT64)
             s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
             params = c.prepare_index_params()
@@ -188,10 +185,7 @@ class Engine:
             params.add_index(field_name="doc_id", index_type="INVERTED")
             c.create_collection(self.sentences, schema=s, index_params=params)
         if not c.has_collection(self.articles):
-            s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-            s.add_field("key", DataType.VARCHAR, is_primary=True, max_length=ID_CHARS + 40)
-            s.add_field("doc_id", DataType.VARCHAR, max_length=ID_CHARS)
-            s.add_field("hash", DataType.VARCHAR, max_length=64)
+            s = _keyed_schema("key")
             s.add_field("part", DataType.INT64)
             s.add_field("parts", DataType.INT64)
             s.add_field("seq", DataType.INT64)
@@ -416,6 +410,18 @@ class Engine:
                 rows = []
         if rows:
             self.client.upsert(self.articles, rows)
+
+
+def _keyed_schema(key: str):
+    """A schema whose primary key ``key`` holds an article's id and content hash (both fields
+    too): every version of an article has keys of its own."""
+    from pymilvus import DataType, MilvusClient
+
+    s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field(key, DataType.VARCHAR, is_primary=True, max_length=ID_CHARS + 40)
+    s.add_field("doc_id", DataType.VARCHAR, max_length=ID_CHARS)
+    s.add_field("hash", DataType.VARCHAR, max_length=64)
+    return s
 
 
 def _blob(d: StoredDoc) -> str:
