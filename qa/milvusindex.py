@@ -222,12 +222,15 @@ class MilvusIndex(Index):
                         extra[key] = value
                 others = meta is not None and meta.generation != view.base.generation \
                     and not replace
-                pairs = [(view.docs[i], view.vectors[i]) for i in upserts]
+                pairs = [(view.docs[i], view.vectors[i]) for i in upserts if i in view.vectors]
+                relabelled = [(view.docs[i], self._centroids[(i, view.docs[i].hash)])
+                              for i in upserts if i not in view.vectors]
                 generation = engine.commit(pairs, removals, model=self.model, dim=dim,
-                                           backend=view.backend, extra=extra)
+                                           backend=view.backend, extra=extra,
+                                           relabelled=relabelled)
             self._dimension = dim
             for d, vectors in pairs:
-                self._centroids[(d.document.id, d.hash)] = _centroid(vectors, dim)
+                self._centroids[(d.document.id, d.hash)] = milvus.centroid(vectors, dim)
             with self._lock:
                 self._state = view.derive(
                     changed={}, vectors={}, extra=extra, lazy=view.lazy, base=Commit(generation, {i: d.hash for i, d in view.docs.items()},
@@ -287,7 +290,7 @@ class MilvusIndex(Index):
                 for i, d in enumerate(docs):
                     c = self._centroids.get((d.document.id, d.hash))
                     if c is None and d.document.id in state.vectors:  # not committed yet
-                        c = _centroid(state.vectors[d.document.id], dim)
+                        c = milvus.centroid(state.vectors[d.document.id], dim)
                     if c is not None:
                         centroids[i] = c
                 data = CorpusData.build(docs, None, dim, centroids=centroids)
@@ -306,9 +309,3 @@ class MilvusIndex(Index):
         if read is None:
             raise IndexFileError(f"no index at {self.location}")
         return self._state_of(read)
-
-
-def _centroid(vectors, dim: int) -> np.ndarray:
-    c = np.asarray(vectors, np.float32).reshape(-1, dim).sum(axis=0)
-    norm = float(np.linalg.norm(c))
-    return c / norm if norm else c

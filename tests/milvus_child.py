@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     index = Index.build(docs("first", 3), path=location, encoder=FakeEncoder())
     write = milvus.Engine._write_articles
 
-    def stop_here(self, todo, seq, dim):
+    def stop_here(self, todo, seq, dim):  # (qa.storage.milvus.Engine._write_articles)
         print("mid", flush=True)
         time.sleep(600)  # the parent kills the process here
         write(self, todo, seq, dim)

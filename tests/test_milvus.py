@@ -151,6 +151,20 @@ def test_unchanged_articles_are_skipped_by_content_hash(built):
 
 @pytest.mark.milvus
 @needs_engine
+def test_a_new_date_alone_is_written_without_re_embedding(built):
+    index, _, loc, enc = built
+    before = enc.encoded
+    index.add([Document(id="c", title="Football", published="2024-05-01",
+                        text=DOCS[2].text)])
+    index.save()
+    assert enc.encoded == before
+    again = Index.open(loc, encoder=enc)
+    assert next(d for d in again.documents if d.id == "c").published == "2024-05-01"
+    assert again.search("Who scored twice?", k=1)[0].published == "2024-05-01"
+
+
+@pytest.mark.milvus
+@needs_engine
 def test_a_reader_sees_a_writers_commit(built):
     index, _, loc, enc = built
     reader = Index.open(loc, encoder=enc)

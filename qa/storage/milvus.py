@@ -349,10 +349,11 @@ class Engine:
 
     def commit(self, upserts: list[tuple[StoredDoc, np.ndarray]], removals: list[str], *,
                model: str, dim: int, backend: str | None, extra: dict,
-               progress=None) -> str:
+               relabelled: list[tuple[StoredDoc, np.ndarray]] = (), progress=None) -> str:
         """Write ``upserts`` (articles with their sentence vectors) and delete ``removals``;
-        returns the new generation. Sentences go in before their article, old versions are
-        deleted after it (see the module's docstring)."""
+        ``relabelled``: articles whose metadata alone changed, with their centroids (their
+        sentences stay). Returns the new generation. Sentences go in before their article, old
+        versions are deleted after it (see the module's docstring)."""
         with self.write_lock:
             held = self.heads([d.document.id for d, _ in upserts] + list(removals))
             todo = [(d, v) for d, v in upserts if held.get(d.document.id) != {d.hash}]
@@ -373,7 +374,8 @@ class Engine:
                         progress(done)
             if rows:
                 self.client.upsert(self.sentences, rows)
-            self._write_articles(todo, seq, dim)
+            self._write_articles([(d, centroid(v, dim)) for d, v in todo] + list(relabelled),
+                                 seq, dim)
             for d, _ in todo:  # older versions of changed articles
                 if held.get(d.document.id, set()) - {d.hash}:
                     expr = f"doc_id == {quoted(d.document.id)} and hash != {quoted(d.hash)}"
@@ -390,26 +392,32 @@ class Engine:
                 self.client.flush(self.sentences)
             return generation
 
-    def _write_articles(self, todo, seq: int, dim: int) -> None:
+    def _write_articles(self, todo: list[tuple[StoredDoc, np.ndarray]], seq: int,
+                        dim: int) -> None:
+        """The articles ``todo`` with their centroids, in parts."""
         rows: list[dict] = []
-        for n, (d, vectors) in enumerate(todo):  # seq: readers keep the commit's order
+        zero = [0.0] * dim
+        for n, (d, center) in enumerate(todo):  # seq: readers keep the commit's order
             blob = _blob(d)
             parts = [blob[i:i + PART_CHARS] for i in range(0, len(blob), PART_CHARS)] or [""]
-            centroid = np.asarray(vectors, np.float32).sum(axis=0) if d.size \
-                else np.zeros(dim, np.float32)
-            norm = float(np.linalg.norm(centroid))
-            centroid = (centroid / norm if norm else centroid).tolist()
-            zero = [0.0] * dim
             for p, text in enumerate(parts):
                 rows.append({"key": f"{d.hash[:16]}:{p}:{d.document.id}",
                              "doc_id": d.document.id, "hash": d.hash, "part": p,
                              "parts": len(parts), "seq": seq + n, "blob": text,
-                             "centroid": centroid if p == 0 else zero})
+                             "centroid": np.asarray(center, np.float32).tolist() if p == 0
+                             else zero})
             if len(rows) >= BATCH:
                 self.client.upsert(self.articles, rows)
                 rows = []
         if rows:
             self.client.upsert(self.articles, rows)
+
+
+def centroid(vectors, dim: int) -> np.ndarray:
+    """An article's centroid: the sum of its sentence vectors, unit length (zero when none)."""
+    c = np.asarray(vectors, np.float32).reshape(-1, dim).sum(axis=0)
+    norm = float(np.linalg.norm(c))
+    return c / norm if norm else c
 
 
 def _keyed_schema(key: str):
