@@ -305,3 +305,28 @@ def test_the_cli_ingests_and_asks_a_milvus_index(tmp_path, fake_model, capsys):
     assert main(["ask", "--index", loc, "Who scored twice?"]) == 0
     out = capsys.readouterr().out
     assert "The striker scored twice." in out
+
+
+@pytest.mark.milvus
+@needs_engine
+def test_qa_index_may_name_milvus_for_the_chat(isolated_home, fake_model, monkeypatch):
+    import qa.default
+    import qa.encoders
+
+    (isolated_home / "seeds" / "a.txt").write_text(f"{DOCS[0].title}\n\n{DOCS[0].text}\n",
+                                                   encoding="utf-8")
+    monkeypatch.setenv("QA_INDEX", lite(isolated_home))
+    index = qa.default.default_index()
+    assert index.path == lite(isolated_home) and [d.title for d in index.documents] == \
+        [DOCS[0].title]
+    assert not (isolated_home / "index").exists()  # nothing local: the engine holds it
+    encoder = qa.encoders.loaded[fake_model_name()]
+    before = encoder.encoded
+    qa.default.reset()
+    again = qa.default.default_index()  # the seeds are unchanged: nothing is embedded again
+    assert encoder.encoded == before and len(again) == len(index)
+    assert again.search("What did the envoy say?", k=1)[0].doc_id == index.documents[0].id
+
+
+def fake_model_name() -> str:
+    return FakeEncoder().name
