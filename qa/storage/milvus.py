@@ -349,7 +349,7 @@ class Engine:
 
     def commit(self, upserts: list[tuple[StoredDoc, np.ndarray]], removals: list[str], *,
                model: str, dim: int, backend: str | None, extra: dict,
-               relabelled: list[tuple[StoredDoc, np.ndarray]] = (), progress=None) -> str:
+               relabelled: list[tuple[StoredDoc, np.ndarray]] = ()) -> str:
         """Write ``upserts`` (articles with their sentence vectors) and delete ``removals``;
         ``relabelled``: articles whose metadata alone changed, with their centroids (their
         sentences stay). Returns the new generation. Sentences go in before their article, old
@@ -359,7 +359,6 @@ class Engine:
             todo = [(d, v) for d, v in upserts if held.get(d.document.id) != {d.hash}]
             seq = time.time_ns()
             rows: list[dict] = []
-            done = 0
             for d, vectors in todo:
                 vectors = np.asarray(vectors, np.float32)
                 for i in range(d.size):
@@ -368,10 +367,7 @@ class Engine:
                                  "vector": vectors[i].tolist()})
                 if len(rows) >= BATCH:
                     self.client.upsert(self.sentences, rows)
-                    done += len(rows)
                     rows = []
-                    if progress:
-                        progress(done)
             if rows:
                 self.client.upsert(self.sentences, rows)
             self._write_articles([(d, centroid(v, dim)) for d, v in todo] + list(relabelled),
@@ -387,6 +383,9 @@ class Engine:
                 self.client.delete(self.articles, filter=expr)  # the article first: then
                 self.client.delete(self.sentences, filter=expr)  # its sentences are unread
             generation = self._set_meta(model, dim, backend, extra)
+            log.info("%s: wrote %d articles (%d sentences), relabelled %d, removed %d",
+                     self.location, len(todo), sum(d.size for d, _ in todo), len(relabelled),
+                     len(gone))
             if self.location.lite:
                 # sealed into a segment with its index now, not on the first question
                 self.client.flush(self.sentences)
