@@ -66,10 +66,10 @@ class Product:
 
     name = "product"
 
-    def __init__(self, docs, encoder, rerank: bool = True, sizes=None):
+    def __init__(self, docs, encoder, rerank: bool = True, sizes=None, path=None):
         from qa.index import Index
 
-        self.index = Index.build(docs, encoder=encoder, sizes=sizes)
+        self.index = Index.build(docs, path, encoder=encoder, sizes=sizes)
         self.index.encoder = encoder.inner  # questions: the model itself, timed as in production
         if not rerank:
             self.index.rerank = False
@@ -97,6 +97,18 @@ class Candidates(Product):
         from qa.state import Sizes
 
         super().__init__(docs, encoder, sizes=Sizes(rank_all_max=0, flat_max=0))
+        self.index.row_source()  # prepared before questions are timed
+
+
+class Milvus(Product):
+    """The product pipeline over a Milvus index (``--milvus LOCATION``: its collections are
+    replaced): candidates from the engine (qa.ranking.sources.EngineCandidates), re-ranked as
+    the product is."""
+
+    name = "product-milvus"
+
+    def __init__(self, docs, encoder, location: str):
+        super().__init__(docs, encoder, path=location)
         self.index.row_source()  # prepared before questions are timed
 
 
@@ -191,7 +203,8 @@ def print_table(name: str, results: dict[str, dict]) -> None:
         print(f"| {label} | {' | '.join(fmt(v) for v in vals)} |")
 
 
-def run(corpus: data.Corpus, encoder, dump, candidates: bool = False) -> dict:
+def run(corpus: data.Corpus, encoder, dump, candidates: bool = False,
+        milvus: str | None = None) -> dict:
     t = time.perf_counter()
     naive = Naive(corpus.documents, encoder)
     encoder.save()
@@ -201,6 +214,8 @@ def run(corpus: data.Corpus, encoder, dump, candidates: bool = False) -> dict:
     systems = [naive, unranked, product]
     if candidates:  # the product as a large index ranks (re-ranker included, as in product)
         systems.append(Candidates(corpus.documents, encoder))
+    if milvus:  # the product over a Milvus index, in the same run
+        systems.append(Milvus(corpus.documents, encoder, milvus))
     logging.info("%s: built in %.1f s", corpus.name, time.perf_counter() - t)
     out = {s.name: evaluate(s, corpus, dump) for s in systems}
     for name, ms in latency(systems, corpus).items():
@@ -220,6 +235,9 @@ def main(argv=None) -> int:
     p.add_argument("--dump", help="write every question's returned sentences to this JSONL file")
     p.add_argument("--candidates", action="store_true",
                    help="also rank as a large index does (graph candidates + the same features)")
+    p.add_argument("--milvus", metavar="LOCATION",
+                   help="also rank over a Milvus index built at LOCATION (milvus+lite:///PATH.db, "
+                        "milvus+http://HOST:PORT; its collections are replaced)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -237,11 +255,11 @@ def main(argv=None) -> int:
         print(f"\nWikiQA-{args.wikiqa}: {len(corpus.documents)} documents, "
               f"{sum(q.type != 'none' for q in corpus.questions)} answerable questions; "
               f"splitting: {sentence_survival(corpus)}")
-        print_table(corpus.name, run(corpus, encoder, dump, args.candidates))
+        print_table(corpus.name, run(corpus, encoder, dump, args.candidates, args.milvus))
     if args.only not in ("wikiqa", "trec"):
         corpus = data.bbc(args.bbc)
         print_table(corpus.name + f" ({len(corpus.documents)} articles)",
-                    run(corpus, encoder, dump, args.candidates))
+                    run(corpus, encoder, dump, args.candidates, args.milvus))
     if dump is not None:
         with open(args.dump, "w", encoding="utf-8") as fh:
             for row in dump:

@@ -175,6 +175,14 @@ def _index_to_change(args):
     from .errors import IndexFileError
     from .index import Index
 
+    from . import config
+    from .storage import milvus
+
+    location = args.index if args.index is not None else config.index_location()
+    if milvus.is_location(location) and (args.index is not None or args.rebuild):
+        from .milvusindex import MilvusIndex
+
+        return MilvusIndex(location) if args.rebuild else MilvusIndex.open_or_new(location)
     if args.index is None and not args.rebuild:
         return default_index(progress=True)
     path = Path(args.index) if args.index else index_dir()
@@ -231,7 +239,7 @@ def _info(args) -> int:
     print(f"index: {for_terminal(path)}")
     print(f"model: {for_terminal(index.model)}   backend: {index.backend or 'not recorded'}")
     print(f"articles: {len(index.documents)}   sentences: {len(index)}")
-    manifest = store.read_manifest(path) if path.exists() else {}
+    manifest = store.read_manifest(path) if isinstance(path, Path) and path.exists() else {}
     if manifest:
         print(f"format: {manifest['format']}   generation: {manifest['generation']}")
     for doc in index.documents[:20]:

@@ -14,7 +14,8 @@ VARIABLES = {  # name -> what it sets (the README table says the same, with defa
     "QA_BACKEND": "the encoder backend: onnx-int8, onnx, torch",
     "QA_HOME": "the folder holding seeds/ and index/",
     "QA_SEEDS": "the seed articles folder",
-    "QA_INDEX": "the default index folder",
+    "QA_INDEX": "the default index: a folder, or a Milvus location (milvus+lite:///..., milvus+http://...)",
+    "QA_MILVUS_TOKEN": "the token of a Milvus server (never in the URL or logs)",
     "QA_UPLOADS": "where the chat keeps uploaded articles",
     "QA_MAX_ARTICLE_MB": "the largest single article file",
     "QA_MAX_UPLOAD_MB": "the largest file the chat accepts",
@@ -73,6 +74,17 @@ def folder(name: str) -> Path | None:
     """``QA_SEEDS``, ``QA_INDEX`` or ``QA_UPLOADS`` when set."""
     value = _text(name)
     return Path(value) if value else None
+
+
+def index_location() -> str | None:
+    """``QA_INDEX`` as given when it names a Milvus engine (``milvus+...``), else None."""
+    value = _text("QA_INDEX")
+    return value if value.startswith("milvus+") else None
+
+
+def milvus_token() -> str | None:
+    """``QA_MILVUS_TOKEN``: read only when connecting, passed to pymilvus, never logged."""
+    return _text("QA_MILVUS_TOKEN") or None
 
 
 def max_article_bytes(default: int = 20 << 20) -> int:

@@ -63,7 +63,11 @@ def default_index(*, progress=None) -> Index:
     global _index
     with _lock:
         if _index is None:
-            _index = _load_or_build(seeds_dir(), index_dir(), model_name(), progress)
+            location = config.index_location()
+            if location is not None:  # QA_INDEX names a Milvus engine
+                _index = _engine_index(seeds_dir(), location, model_name(), progress)
+            else:
+                _index = _load_or_build(seeds_dir(), index_dir(), model_name(), progress)
         return _index
 
 
@@ -121,6 +125,23 @@ def _load_or_build(seeds: Path, path: Path, model: str, progress) -> Index:
         index.save(replace=old is not None and old.model != model)
     except QAError as e:  # a read-only checkout still answers, from memory
         log.warning("default index not saved: %s", e)
+    return index
+
+
+def _engine_index(seeds: Path, location: str, model: str, progress) -> Index:
+    """The default index in a Milvus engine: the seeds added where they are new or changed
+    (the engine's content hashes decide), those no longer in seeds/ removed."""
+    from .milvusindex import MilvusIndex
+
+    index = MilvusIndex.open_or_new(location, model=model)
+    result = read_paths([seeds]) if seeds.is_dir() else None
+    seed_docs = result.documents if result else []
+    fresh = {s.id for s in seed_docs}
+    index.remove([i for i in index.extra.get("seed_ids", []) if i not in fresh])
+    index.add(seed_docs, progress=progress)
+    if index.state.changed or index.extra.get("seed_ids") != [d.id for d in seed_docs]:
+        index.extra.update(seed_ids=[d.id for d in seed_docs])
+        index.save()
     return index
 
 

@@ -25,7 +25,7 @@ from .following import Following
 from .ranking import crossencoder
 from .ranking.question import answer, check_k, clean
 from .state import Sizes, State
-from .storage import folder
+from .storage import folder, milvus
 from .tuning import CONTEXT_SENTENCES
 from .types import Answer, Document, Hit
 
@@ -56,7 +56,14 @@ class Index(Following):
     def build(cls, docs: Iterable[Document], path: str | Path | None = None, *,
               model: str | None = None, encoder: Encoder | None = None,
               progress: bool | ProgressFn | None = None, sizes: Sizes | None = None) -> "Index":
-        """Embed ``docs``; save to ``path`` when given (``None`` keeps it in memory)."""
+        """Embed ``docs``; save to ``path`` when given (``None`` keeps it in memory). ``path``
+        may be a Milvus location (qa/storage/milvus.py: ``milvus+lite:///PATH/news.db``,
+        ``milvus+http://HOST:PORT``)."""
+        if milvus.is_location(path) and cls is Index:
+            from .milvusindex import MilvusIndex
+
+            return MilvusIndex.build(docs, path, model=model, encoder=encoder,
+                                     progress=progress, sizes=sizes)
         index = cls(path, model=model, encoder=encoder, sizes=sizes)
         index.add(docs, progress=progress)
         if index.path is not None:
@@ -67,7 +74,11 @@ class Index(Following):
     def open(cls, path: str | Path, *, model: str | None = None,
              encoder: Encoder | None = None, sizes: Sizes | None = None) -> "Index":
         """Load a saved index without re-embedding. The configured model must be the one it was
-        built with."""
+        built with. ``path``: a folder or a Milvus location."""
+        if milvus.is_location(path) and cls is Index:
+            from .milvusindex import MilvusIndex
+
+            return MilvusIndex.open(path, model=model, encoder=encoder, sizes=sizes)
         path = Path(path)
         index = cls(path, model=model, encoder=encoder, sizes=sizes)
         seen = index._manifest_key()  # before reading: a later commit is noticed
@@ -155,8 +166,11 @@ class Index(Following):
     def row_source(self):
         """Where questions take the rows they rank from (qa/ranking/sources.py: every row in
         memory, or candidates from the graph), prepared on first use."""
-        state = self._state
-        return state.prepared(self._dim(state)).source
+        return self._prepared(self._state).source
+
+    def _prepared(self, state: State):
+        """What ``state`` needs to answer (built on first use; qa.state.Prepared)."""
+        return state.prepared(self._dim(state))
 
     # ---- changes --------------------------------------------------------------------------
     def add(self, docs: Iterable[Document], *, progress: bool | ProgressFn | None = None) -> AddReport:
@@ -268,7 +282,7 @@ class Index(Following):
         question, k = clean(question), check_k(k)
         self._follow()
         state = self._state  # one consistent state to the end: later changes make a new one
-        prepared = state.prepared(self._dim(state))
+        prepared = self._prepared(state)
         sentences = len(prepared.rowmap)  # (len(state) sums over every article: not per question)
         if not sentences:
             return Answer(question=question, hits=[], answered=False)

@@ -10,10 +10,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 # torch is pinned to the CPU build (2.13.0) in pyproject.toml: an unpinned torch pulls CUDA.
-if ! .venv/bin/python -c "import qa, faiss, sentence_transformers, gradio, playwright, hypothesis" 2>/dev/null \
+if ! .venv/bin/python -c "import qa, faiss, sentence_transformers, gradio, playwright, hypothesis, pymilvus, milvus_lite" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,milvus]"
   touch .venv/.installed
 fi
 

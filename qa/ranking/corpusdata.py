@@ -62,18 +62,21 @@ class CorpusData:
 
     @classmethod
     def build(cls, docs: list[StoredDoc], vectors, dim: int, *,
-              postings: bool = False) -> "CorpusData":
+              postings: bool = False, centroids: np.ndarray | None = None) -> "CorpusData":
         """From the documents and their vectors (rows in document order; read in chunks).
-        ``postings``: BM25 term by term, the form a large index stores and reads."""
-        centroids = np.zeros((len(docs), dim), np.float32)
-        row = 0
-        for i, d in enumerate(docs):
-            if d.size:
-                centroids[i] = np.asarray(vectors[row:row + d.size], np.float32).sum(axis=0)
-            row += d.size
-        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        centroids /= norms
+        ``postings``: BM25 term by term, the form a large index stores and reads.
+        ``centroids``: the articles' centroids as stored (a vector engine's), instead of
+        computed from ``vectors`` (then unused)."""
+        if centroids is None:
+            centroids = np.zeros((len(docs), dim), np.float32)
+            row = 0
+            for i, d in enumerate(docs):
+                if d.size:
+                    centroids[i] = np.asarray(vectors[row:row + d.size], np.float32).sum(axis=0)
+                row += d.size
+            norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            centroids /= norms
         texts = [(d.document.title or "", d.document.text, d.bounds) for d in docs]
         sentences = [text[s:e] for _, text, bounds in texts for s, e in bounds.tolist()]
         flags = np.array([bool(NUMBER.search(t)) * HAS_NUMBER + bool(NAME.search(t)) * HAS_NAME

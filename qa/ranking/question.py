@@ -49,7 +49,7 @@ def answer(question: str, k: int, source: RowSource, encoder, reranker=None,
     query = np.asarray(encoder.encode([question])[0], np.float32)
     with _one_blas_thread():
         # 2. candidates: the rows this source ranks (all of them, or the graph's)
-        picked = source.pick(query, only)
+        picked = source.pick(query, only, question)
         if not len(picked):
             return Result([], False)
         # 3. features of those rows; 4. fused into scores: the best distinct rows, deep enough

@@ -9,7 +9,8 @@ features, their fusion, the checks - is the same code for every source (qa/ranki
 - ``AllRows``: every sentence, vectors in memory (indexes up to ``tuning.RANK_ALL_MAX``).
 - ``GraphCandidates``: the vector store's nearest ``tuning.CANDIDATES`` sentences and every
   sentence of their best ``tuning.ARTICLES`` articles, vectors read from disk as needed.
-- A vector engine (README, "Beyond one machine") is a third class with the same ``pick``.
+- ``EngineCandidates``: the same, from a vector engine (Milvus: qa/milvusindex.py), whose
+  nearest sentences are a search in the engine and whose vectors are read from it by key.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ..storage.stored import StoredDoc
 from ..tuning import ARTICLES, CANDIDATES
 from .corpusdata import CorpusData
 from .fuse import neighbour_max
+from .lexical import terms
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,9 @@ class RowSource(Protocol):
     rowmap: RowMap
     data: CorpusData
 
-    def pick(self, query: np.ndarray, only: np.ndarray | None) -> Picked:
-        """The rows to rank for ``query`` (float32, unit length), among ``only`` when given."""
+    def pick(self, query: np.ndarray, only: np.ndarray | None, question: str = "") -> Picked:
+        """The rows to rank for ``query`` (float32, unit length; ``question``: its text), among
+        ``only`` when given."""
 
     @property
     def texts(self) -> Sequence[str]:
@@ -140,7 +143,7 @@ class AllRows:
         self.speakers = [s for doc in by_doc for s in doc]
         self.surnames = np.array([surname(s) if s else "" for s in self.speakers], dtype=object)
 
-    def pick(self, query: np.ndarray, only: np.ndarray | None) -> Picked:
+    def pick(self, query: np.ndarray, only: np.ndarray | None, question: str = "") -> Picked:
         dense = self.matrix @ query
         return Picked(None, dense, neighbour_max(dense, self.rowmap.row_doc), self.speakers,
                       self.surnames, self.texts, only)
@@ -160,7 +163,8 @@ class GraphCandidates:
         self.n_candidates, self.n_articles = candidates, articles
         self.texts = Texts(rowmap)
 
-    def candidates(self, query: np.ndarray, only: np.ndarray | None) -> np.ndarray:
+    def candidates(self, query: np.ndarray, only: np.ndarray | None,
+                   question: str = "") -> np.ndarray:
         """The store's nearest rows and every sentence of the best of their articles (among
         ``only`` when given); sorted."""
         rm = self.rowmap
@@ -172,8 +176,8 @@ class GraphCandidates:
         out = unique(np.concatenate([found] + extra))
         return np.intersect1d(out, only) if only is not None else out
 
-    def pick(self, query: np.ndarray, only: np.ndarray | None) -> Picked:
-        rm, cand = self.rowmap, self.candidates(query, only)
+    def pick(self, query: np.ndarray, only: np.ndarray | None, question: str = "") -> Picked:
+        rm, cand = self.rowmap, self.candidates(query, only, question)
         n = len(rm)
         # vectors of the candidates and of the sentences beside them, in one read
         near = unique(np.concatenate([cand, cand[cand > 0] - 1, cand[cand < n - 1] + 1]))
@@ -189,6 +193,41 @@ class GraphCandidates:
             val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
             neighbour = np.maximum(neighbour, val)
         return Picked(cand, dense, neighbour, Speakers(rm, cand), None, Texts(rm, cand))
+
+
+class EngineCandidates(GraphCandidates):
+    """A vector engine's nearest sentences and the rest of their best articles, ranked as
+    ``GraphCandidates`` ranks the graph's. ``store.candidates(query, n, only)`` is the engine's
+    search (``only`` a filter expression there, not a scan); ``vectors[rows]`` reads the rows'
+    vectors from the engine."""
+
+    def __init__(self, rowmap: RowMap, engine_rows, data: CorpusData,
+                 candidates: int = CANDIDATES, articles: int = ARTICLES):
+        """``engine_rows``: the engine seen as rows of ``rowmap`` (qa.milvusindex.EngineRows):
+        both the store (``candidates``) and the vectors (``[rows]``)."""
+        super().__init__(rowmap, engine_rows, engine_rows, data, candidates, articles)
+
+    def candidates(self, query: np.ndarray, only: np.ndarray | None,
+                   question: str = "") -> np.ndarray:
+        """The engine's candidates, and every sentence of the ``n_articles`` articles that
+        BM25 of the articles (in memory, built from the articles the engine holds) scores best
+        for ``question``: the full ranker weighs an article's BM25 as much as a sentence's
+        cosine, and finds such articles without their sentences being among the nearest (on
+        BBC dev, one question's answer was in the second-best BM25 article, its best sentence
+        199th by cosine)."""
+        found = super().candidates(query, only, question)
+        words = terms(question)
+        if not words:
+            return found
+        rm = self.rowmap
+        allowed = unique(rm.row_doc[only]) if only is not None else None
+        scores = self.data.articles.scores(words, allowed)
+        best = np.argsort(-scores, kind="stable")[:self.n_articles]
+        best = best[scores[best] > 0]
+        docs = allowed[best] if allowed is not None else best
+        extra = [np.arange(rm.doc_start[d], rm.doc_start[d + 1]) for d in docs]
+        out = unique(np.concatenate([found] + extra)) if extra else found
+        return np.intersect1d(out, only) if only is not None else out
 
 
 def unique(a: np.ndarray) -> np.ndarray:
