@@ -328,5 +328,28 @@ def test_qa_index_may_name_milvus_for_the_chat(isolated_home, fake_model, monkey
     assert again.search("What did the envoy say?", k=1)[0].doc_id == index.documents[0].id
 
 
+@pytest.mark.milvus
+@needs_engine
+def test_the_chats_uploads_and_removals_go_to_milvus(isolated_home, fake_model, monkeypatch,
+                                                    tmp_path):
+    import qa.default
+    from qa.app.uploads import add_files, remove, uploads_dir
+
+    monkeypatch.setenv("QA_INDEX", lite(isolated_home))
+    index = qa.default.default_index()
+    src = tmp_path / "tariffs.txt"
+    src.write_text("Tariff talks\n\nThe minister raised steel tariffs sharply.", encoding="utf-8")
+    report = add_files(index, [(src, "tariffs.txt")])
+    assert report.added == ["upload/tariffs.txt"] and not report.errors
+    assert index.search("steel tariffs minister", k=1)[0].doc_id == "upload/tariffs.txt"
+    qa.default.reset()  # a restart reads the archive from the engine
+    again = qa.default.default_index()
+    assert "upload/tariffs.txt" in {d.id for d in again.documents}
+    assert remove(again, ["upload/tariffs.txt"]) == ["upload/tariffs.txt"]
+    assert list(uploads_dir().iterdir()) == []
+    qa.default.reset()
+    assert "upload/tariffs.txt" not in {d.id for d in qa.default.default_index().documents}
+
+
 def fake_model_name() -> str:
     return FakeEncoder().name
