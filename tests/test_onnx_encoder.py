@@ -53,7 +53,7 @@ def test_batching_barely_changes_a_vector(backend):
 
 @pytest.mark.slow
 def test_batches_run_side_by_side_give_the_vectors_of_one_at_a_time():
-    encoder = load_encoder(backend="onnx-int8-fused")
+    encoder = load_encoder(backend="onnx-int8")
     texts = [f"{s} ({i} times)" for i in range(40) for s in SENTENCES]  # 240: several batches
     together = encoder.encode(texts)
     workers = encoder.workers
@@ -89,12 +89,12 @@ def test_help_imports_nothing_heavy():
     assert not imported & {"numpy", "faiss", "torch", "onnxruntime", "gradio", "trafilatura"}
 
 
-def test_backend_is_onnx_int8_fused_unless_configured(monkeypatch):
+def test_backend_is_onnx_int8_unless_configured(monkeypatch):
     from qa.encoders import backend_name
     from qa.errors import ModelError
 
     monkeypatch.delenv("QA_BACKEND", raising=False)
-    assert backend_name() == "onnx-int8-fused"
+    assert backend_name() == "onnx-int8"
     monkeypatch.setenv("QA_BACKEND", "Torch")
     assert backend_name() == "torch"
     monkeypatch.setenv("QA_BACKEND", "tensorrt")
