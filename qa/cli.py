@@ -5,6 +5,7 @@ User mistakes print one line and exit with code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -140,7 +141,7 @@ def archive_defaults() -> tuple[int, float]:
 
 def _ingest(args) -> int:
     from .ingest import archive
-    from .ingest.readers import read_paths
+    from .ingest.readers import ReadResult, count_articles, iter_paths
 
     if args.device:
         os.environ["QA_DEVICE"] = args.device
@@ -148,26 +149,43 @@ def _ingest(args) -> int:
         print("qa: error: name the files or folders to ingest, or --watch FOLDER",
               file=sys.stderr)
         return 2
-    documents, errors = [], []
+    result = ReadResult()
+    said = [0, 0]  # errors and skipped files printed so far: each once, as it is met
+
+    def read():  # the articles one at a time: an archive is never held whole
+        for doc in iter_paths(args.paths, result):
+            _say_skipped(result, said)
+            yield doc
+        _say_skipped(result, said)
+
+    index = _index_to_change(args)
     if args.paths:
-        result = read_paths(args.paths)
-        for err in result.errors:
-            print(f"qa: skipped {err}", file=sys.stderr)
-        for note in result.skipped:
-            print(f"qa: skipped {note}", file=sys.stderr)
-        if not result.documents and not args.watch:
+        stream = read()
+        first = next(stream, None)
+        if first is None and not args.watch:
             print("qa: error: no article could be read from " + ", ".join(args.paths),
                   file=sys.stderr)
             return 2
-        documents, errors = result.documents, result.errors
-    index = _index_to_change(args)
-    if documents or not args.watch:
-        report = archive.ingest(index, documents, every=args.commit_every, replace=args.rebuild)
+        if first is not None:
+            docs = itertools.chain([first], stream)
+            report = archive.ingest(index, docs, every=args.commit_every, replace=args.rebuild,
+                                    total=count_articles(args.paths))
+            print(report.line(index))
+    elif not args.watch:
+        report = archive.ingest(index, [], every=args.commit_every, replace=args.rebuild)
         print(report.line(index))
     if args.watch:
         archive.watch(index, Path(args.watch),
                       say=lambda line: print(line, file=sys.stderr, flush=True))
-    return 2 if errors else 0
+    return 2 if result.errors else 0
+
+
+def _say_skipped(result, said: list[int]) -> None:
+    for err in result.errors[said[0]:]:
+        print(f"qa: skipped {err}", file=sys.stderr)
+    for note in result.skipped[said[1]:]:
+        print(f"qa: skipped {note}", file=sys.stderr)
+    said[:] = [len(result.errors), len(result.skipped)]
 
 
 def _index_to_change(args):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 VARIABLES = {  # name -> what it sets (the README table says the same, with defaults)
     "QA_MODEL": "the sentence-transformers model",
-    "QA_BACKEND": "the encoder backend: onnx-int8, onnx, torch",
+    "QA_BACKEND": "the encoder backend: onnx-int8-fused, onnx-int8, onnx, torch",
     "QA_HOME": "the folder holding seeds/ and index/",
     "QA_SEEDS": "the seed articles folder",
     "QA_INDEX": "the default index: a folder, or a Milvus location (milvus+lite:///..., milvus+http://...)",

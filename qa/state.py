@@ -160,7 +160,8 @@ class State:
         with self.lazy.lock:
             if self.lazy.search is None:
                 kind = choose_kind(len(self), self.sizes.flat_max)
-                store = VectorStore.build(self.matrix(dim), self.dim(dim) if self.docs else 1,
+                rows = self.matrix(dim) if kind == "flat" else self.rows(dim)  # (a graph: no copy)
+                store = VectorStore.build(rows, self.dim(dim) if self.docs else 1,
                                           kind=kind, keep_exact=False)
                 if store.kind != "flat":
                     store.exact = self.rows(dim)

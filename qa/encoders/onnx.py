@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -24,7 +25,7 @@ from ..storage.files import sha256_file
 from ..tuning import MAX_SEQ_LENGTH
 from ..tuning import ONNX_BATCH as BATCH_SIZE
 from . import DEFAULT_MODEL, normalise
-from .export import cached_export, intact, torch_to_onnx
+from .export import cached_export, fused_int8, intact, torch_to_onnx
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,20 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 class OnnxEncoder:
-    """``encode(texts)`` with ONNX Runtime; ``quantize=True`` uses int8 weights."""
+    """``encode(texts)`` with ONNX Runtime; ``quantize=True`` uses int8 weights, ``fused=True``
+    (with ``quantize``) the fused graph with every matrix product int8 (export.fused_int8).
 
-    def __init__(self, name: str = DEFAULT_MODEL, *, quantize: bool = True):
+    Many sentences at once (an ingest) run as one batch per core at a time, each on one thread
+    (a second session, made on first use): on two shared cores that outran one batch on two
+    threads, which wait for each other at every operator. A few sentences (a question) run on
+    the first session with every core."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, *, quantize: bool = True, fused: bool = False):
         from .sbert import DEFAULT_ALIASES, OFFICIAL_SHA256, default_model_path
 
         self.name = DEFAULT_MODEL if name in DEFAULT_ALIASES else name
-        self.backend = "onnx-int8" if quantize else "onnx"
+        fused = fused and quantize
+        self.backend = "onnx-int8-fused" if fused else "onnx-int8" if quantize else "onnx"
         if self.name == DEFAULT_MODEL:
             source_hash = OFFICIAL_SHA256["model.safetensors"]
             # checked against the official sha256: the tokenizer here, the weights too before an
@@ -53,16 +61,20 @@ class OnnxEncoder:
         if pooling != "mean":
             raise ModelError(f"model {name!r} pools by {pooling}; the ONNX backend does mean "
                              "pooling only: set QA_BACKEND=torch")
-        cached = _target(source_hash, quantize)
+        variant = _variant(quantize, fused)
+        cached = _target(source_hash, variant)
         if not intact(cached):
             if self.name == DEFAULT_MODEL:
                 default_model_path()  # export only from weights verified in full
-            cached = _cached_model(folder, source_hash, quantize)
+            cached = _cached_model(folder, source_hash, variant)
         self.model_file = cached
         self._tokenizer = _tokenizer(folder, self.max_length)
         self._session = session(self.model_file)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
+        self.workers = config.threads()
+        self._pool = None  # (one-thread session, threads), made for the first large encode
+        self._pool_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -70,14 +82,31 @@ class OnnxEncoder:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # less padding
-        for lo in range(0, len(order), BATCH_SIZE):
-            idx = order[lo:lo + BATCH_SIZE]
+        batches = [order[lo:lo + BATCH_SIZE] for lo in range(0, len(order), BATCH_SIZE)]
+
+        def run(sess, idx: list[int]) -> None:
             ids, mask, types = pad([encodings[i] for i in idx])
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            hidden = sess.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
             weights = mask[:, :, None].astype(np.float32)
             out[idx] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+        if len(batches) < 2 or self.workers < 2:
+            for idx in batches:
+                run(self._session, idx)
+        else:  # ONNX Runtime releases the GIL: one batch per core at a time
+            one_thread, pool = self._parallel()
+            list(pool.map(lambda idx: run(one_thread, idx), batches))
         return normalise(out)
+
+    def _parallel(self):
+        with self._pool_lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = (session(self.model_file, threads=1),
+                              ThreadPoolExecutor(self.workers, thread_name_prefix="qa-encode"))
+            return self._pool
 
 
 def pad(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,17 +125,33 @@ def pad(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ---- the model file ---------------------------------------------------------------------
-def _cached_model(folder: Path, source_hash: str, quantize: bool) -> Path:
+def _variant(quantize: bool, fused: bool) -> str:
+    return "int8-fused" if quantize and fused else "int8" if quantize else "fp32"
+
+
+def _cached_model(folder: Path, source_hash: str, variant: str) -> Path:
     """Export (and quantize) the ONNX file for these weights; its path in the cache."""
-    target = _target(source_hash, quantize)
-    variant = "int8" if quantize else "fp32"
+    target = _target(source_hash, variant)
     log.info("exporting %s to ONNX (%s), once; cached at %s", folder, variant, target)
-    return cached_export(target, lambda out: _export(folder, out), quantize)
+    if variant != "int8-fused":
+        return cached_export(target, lambda out: _export(folder, out), variant == "int8")
+    heads, hidden = _shape(folder)
+    return cached_export(target, lambda out: _export(folder, out), True,
+                         fuse=lambda fp32, made: fused_int8(fp32, made, heads, hidden))
 
 
-def _target(source_hash: str, quantize: bool) -> Path:
-    variant = "int8" if quantize else "fp32"
+def _target(source_hash: str, variant: str) -> Path:
     return config.cache_dir() / "onnx" / f"{source_hash[:32]}-v{EXPORT_VERSION}-{variant}.onnx"
+
+
+def _shape(folder: Path) -> tuple[int, int]:
+    """(attention heads, hidden size) of a BERT model folder, for fusing its graph."""
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return int(cfg["num_attention_heads"]), int(cfg["hidden_size"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"{folder}/config.json does not give the model's attention heads and "
+                         f"hidden size ({e}); set QA_BACKEND=onnx-int8") from None
 
 
 def _export(folder: Path, out: Path) -> None:
@@ -169,11 +214,11 @@ def _tokenizer(folder: Path, max_length: int):
     return tok
 
 
-def session(model_file: Path):
+def session(model_file: Path, threads: int | None = None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = config.threads()
+    options.intra_op_num_threads = threads or config.threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # warnings about unused initialisers are noise to users

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import InputError
 from .splitter import find_dateline, paragraphs
@@ -49,29 +50,64 @@ class ReadResult:
 def read_paths(paths: list[str | os.PathLike]) -> ReadResult:
     """Read every supported file under ``paths`` (folders recursively, in sorted order)."""
     result = ReadResult()
+    result.documents.extend(iter_paths(paths, result))
+    return result
+
+
+def iter_paths(paths: list[str | os.PathLike], result: ReadResult) -> Iterator[Document]:
+    """``read_paths`` one article at a time (a JSONL file line by line): a huge archive is
+    never held whole. Errors and skipped files go to ``result`` as they are met."""
     for raw in paths:
         root = Path(raw)
         if not root.exists():
             result.errors.append(InputError("no such file or folder; check the path", path=str(raw)))
         elif root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(root).parts))
-            for f in files:
-                _read_into(result, f, f.relative_to(root).as_posix())
+            for f in _files(root):
+                yield from _read_from(result, f, f.relative_to(root).as_posix())
         else:
-            _read_into(result, root, root.name)
-    return result
+            yield from _read_from(result, root, root.name)
 
 
-def _read_into(result: ReadResult, path: Path, doc_id: str) -> None:
+def count_articles(paths: list[str | os.PathLike]) -> int:
+    """About how many articles ``iter_paths`` will give, cheaply (a JSONL file's non-blank
+    lines, one per other file), for an ingest's time left."""
+    total = 0
+    for raw in paths:
+        root = Path(raw)
+        files = _files(root) if root.is_dir() else [root] if root.is_file() else []
+        for f in files:
+            if f.suffix.lower() != ".jsonl":
+                total += 1
+                continue
+            try:
+                with open(f, "rb") as fh:
+                    total += sum(1 for line in fh if line.strip())
+            except OSError:
+                pass  # said when it is read
+    return total
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def _read_from(result: ReadResult, path: Path, doc_id: str) -> Iterator[Document]:
+    found = 0
     try:
-        docs = read_file(path, doc_id=doc_id, errors=result.errors)
+        if path.suffix.lower() == ".jsonl":
+            for doc in iter_jsonl(path, result.errors):
+                found += 1
+                yield doc
+        else:
+            for doc in read_file(path, doc_id=doc_id, errors=result.errors):
+                found += 1
+                yield doc
     except InputError as e:
         result.errors.append(e)
         return
-    if not docs:
+    if not found:
         result.skipped.append(f"{path}: no text to index")
-    result.documents.extend(docs)
 
 
 def read_file(path: Path, doc_id: str | None = None,
@@ -230,7 +266,11 @@ def parse_html(html: str, doc_id: str) -> Document | None:
 def read_jsonl(path: Path, errors: list[InputError] | None = None) -> list[Document]:
     """One article a line: ``id`` and ``text`` required; ``title``, ``published``, ``source``,
     ``url`` optional. A bad line is reported with its number; the other lines still count."""
-    docs: list[Document] = []
+    return list(iter_jsonl(path, errors))
+
+
+def iter_jsonl(path: Path, errors: list[InputError] | None = None) -> Iterator[Document]:
+    """``read_jsonl`` line by line."""
     seen: dict[str, int] = {}
     with open(path, "rb") as fh:
         head = fh.read(8192)
@@ -257,8 +297,7 @@ def read_jsonl(path: Path, errors: list[InputError] | None = None) -> list[Docum
                 errors.append(e)
                 continue
             seen[doc.id] = lineno
-            docs.append(doc)
-    return docs
+            yield doc
 
 
 def _jsonl_document(raw: bytes, path: Path, lineno: int) -> Document:

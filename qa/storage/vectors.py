@@ -65,9 +65,12 @@ class VectorStore:
               keep_exact: bool = True) -> "VectorStore":
         import faiss
 
-        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        dim = int(matrix.shape[1]) if matrix.ndim == 2 and matrix.shape[1] else int(dim or 1)
         kind = kind or choose_kind(len(matrix))
+        if not (kind in QUANTIZERS and hasattr(matrix, "chunks")):
+            matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        # else ``matrix`` is row blocks (qa/storage/rows.py): a graph keeps codes, not floats, so
+        # they are added a chunk at a time and the float rows are never copied whole
+        dim = int(matrix.shape[1]) if matrix.ndim == 2 and matrix.shape[1] else int(dim or 1)
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         elif kind in QUANTIZERS:
@@ -78,8 +81,9 @@ class VectorStore:
             index.train(_sample(matrix, SQ_TRAIN))
         else:
             raise ValueError(f"unknown vector store kind {kind!r}")
-        if len(matrix):
-            index.add(matrix)
+        for chunk in matrix.chunks() if hasattr(matrix, "chunks") else [matrix]:
+            if len(chunk):
+                index.add(chunk)
         log.info("vector store %s: %d vectors of dimension %d", kind, len(matrix), dim)
         return cls(index, kind, matrix if keep_exact and kind != "flat" else None)
 
@@ -206,7 +210,7 @@ def _best(scores: np.ndarray, rows: np.ndarray, k: int):
 
 def _sample(matrix: np.ndarray, n: int) -> np.ndarray:
     if len(matrix) <= n:
-        return matrix
+        return matrix if isinstance(matrix, np.ndarray) else matrix[np.arange(len(matrix))]
     pick = np.random.default_rng(SEED).choice(len(matrix), n, replace=False)
     return matrix[np.sort(pick)]
 

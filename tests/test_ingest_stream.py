@@ -1,0 +1,104 @@
+"""Whole archives (issue 17): `qa ingest` reads articles as a stream, says its rate and time
+left, and a killed ingest run again embeds only what was not committed."""
+from __future__ import annotations
+
+import re
+import time
+
+from fakes import FakeEncoder
+from qa import Index
+from qa.ingest import archive
+from qa.ingest.readers import ReadResult, count_articles, iter_paths, read_paths
+from qa.tuning import INGEST_BATCH
+from test_live_archive import articles, check_index, qa_process, write_jsonl
+
+
+def test_a_progress_line_says_the_rate_and_the_time_left():
+    assert archive.line(1200, 53281, 24810, 60.0, 3) == (
+        "Ingesting: 1,200 of 53,281 articles, 24,810 sentences embedded, 414 sentences/s, "
+        "3 commits, about 43m24s left")
+    assert archive.line(10, None, 100, 4.0, 1) == (
+        "Ingesting: 10 articles, 100 sentences embedded, 25 sentences/s, 1 commit")
+    assert archive.line(53281, 53281, 10**6, 7384.0, 107, final=True).endswith(
+        "107 commits, done in 2h03m")
+
+
+def test_progress_is_shown_every_few_seconds_and_at_the_end():
+    now = [0.0]
+    said: list[str] = []
+    shown = archive.Progress(100, said.append, clock=lambda: now[0])
+    for _ in range(10):  # ten batches of 10 articles, 2 s apart
+        now[0] += 2.0
+        shown.update(10, 50, 1)
+    shown.done(2)
+    assert len(said) == 3 + 1, said  # every PROGRESS_SECONDS (5 s): at 6, 12, 18 s; the end
+    assert said[0] == ("Ingesting: 30 of 100 articles, 150 sentences embedded, 25 sentences/s, "
+                       "1 commit, about 14s left")
+    assert said[-1].startswith("Ingesting: 100 of 100 articles, 500 sentences embedded")
+    assert said[-1].endswith("2 commits, done in 20s")
+
+
+def test_an_ingest_reads_its_articles_a_batch_at_a_time(tmp_path):
+    docs = articles("stream", 5 * INGEST_BATCH + 3)
+    pulled = [0]
+
+    def stream():
+        for d in docs:
+            pulled[0] += 1
+            yield d
+
+    index = Index(tmp_path / "index", encoder=FakeEncoder())
+    ahead = []
+    add = index.add
+
+    def watched_add(batch, **kw):
+        ahead.append(pulled[0] - len(index.documents))  # read but not yet in the index
+        return add(batch, **kw)
+
+    index.add = watched_add
+    said: list[str] = []
+    report = archive.ingest(index, stream(), every=2 * INGEST_BATCH, say=said.append,
+                            total=len(docs))
+    assert max(ahead) == INGEST_BATCH  # one batch read ahead, never the archive
+    assert len(report.added) == len(docs) and report.commits == 3
+    assert said[-1].startswith(f"Ingesting: {len(docs)} of {len(docs)} articles")
+    assert set(check_index(tmp_path / "index")) == {d.id for d in docs}
+
+
+def test_files_are_read_one_article_at_a_time_with_errors_in_order(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", articles("a", 3))
+    (tmp_path / "b.jsonl").write_text('{"id": "x"}\n', encoding="utf-8")  # no text
+    (tmp_path / "c.txt").write_text("Title\n\nA sentence here. Another one.", encoding="utf-8")
+    result = ReadResult()
+    stream = iter_paths([tmp_path], result)
+    first = next(stream)
+    assert first.id == "a-000" and not result.errors
+    rest = list(stream)
+    assert [d.id for d in rest] == ["a-001", "a-002", "c.txt"]
+    assert len(result.errors) == 1 and "b.jsonl" in str(result.errors[0])
+    whole = read_paths([tmp_path])
+    assert [d.id for d in whole.documents] == ["a-000", "a-001", "a-002", "c.txt"]
+    assert count_articles([tmp_path]) == 5  # lines and files: bad lines are counted too
+
+
+def test_a_killed_ingest_run_again_embeds_only_the_rest(tmp_path):
+    path, docs = tmp_path / "index", articles("arc", 60)
+    src = write_jsonl(tmp_path / "archive.jsonl", docs)
+    proc = qa_process("ingest", "--index", str(path), "--commit-every", "8", str(src),
+                      delay=0.05)
+    deadline = time.monotonic() + 120
+    while not (path / "manifest.json").exists():  # the first commit: then kill it
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()[1][-2000:]
+        time.sleep(0.01)
+    proc.kill()
+    proc.communicate(timeout=60)
+    kept = len(Index.open(path, encoder=FakeEncoder()).documents)
+    assert 0 < kept < 60 and kept % 8 == 0
+    again = qa_process("ingest", "--index", str(path), "--commit-every", "8", str(src))
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err[-2000:]
+    assert f"{60 - kept} added, 0 updated, {kept} unchanged" in out
+    final = [x for x in err.splitlines() if x.startswith("Ingesting: ")][-1]
+    assert re.fullmatch(r"Ingesting: 60 of 60 articles, [\d,]+ sentences embedded, "
+                        r"[\d,]+ sentences/s, \d+ commits?, done in \d+s", final), final
+    assert len(check_index(path)) == 60
