@@ -81,3 +81,17 @@ def test_an_index_answers_what_it_holds_and_abstains_on_the_rest(fake_encoder):
     assert held.answered and "1998" in held.hits[0].text
     assert held.hits[0].evidence >= 0  # the best hit carries the question's log-odds
     assert not index.ask("Which striker scored twice for Brazil?").answered
+
+
+def test_the_other_signals_are_gathered_only_when_the_model_weighs_one():
+    asked = []
+
+    def gather():
+        asked.append(1)
+        return signals(evidence=1.2)
+
+    shipped = decide.question_odds(1.2, gather)
+    assert not asked and shipped == pytest.approx(decide.logit(signals(evidence=1.2)))
+    model = {**ANSWER_MODEL, "coverage": 2.0}
+    assert decide.question_odds(1.2, gather, model) == pytest.approx(
+        decide.logit(signals(evidence=1.2), model)) and asked == [1]

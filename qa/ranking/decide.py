@@ -16,7 +16,7 @@ cannot answer (measured on the dev `none` questions).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -52,6 +52,18 @@ def signals(question: str, evidence: float, scores: Sequence[float], best_dense:
         "terms": float(len(asked)),
         "length": math.log(1 + len(texts[0].split())) if texts else 0.0,
     }
+
+
+def question_odds(evidence: float, gather: Callable[[], dict[str, float]],
+                  model: dict[str, float] | None = None) -> float:
+    """The question's log-odds that the corpus answers, from the ranker's best candidate's
+    ``evidence``; ``gather()`` (``signals`` of the question) is called only when the model weighs
+    another signal (the shipped one weighs the evidence alone: nothing more on every question)."""
+    model = ANSWER_MODEL if model is None else model
+    if any(w for name, w in model.items() if name not in ("bias", "evidence")):
+        return logit(gather(), model)
+    return logit({"evidence": float(evidence)}, {"bias": model["bias"],
+                                                  "evidence": model["evidence"]})
 
 
 def logit(values: dict[str, float], model: dict[str, float] | None = None) -> float:

@@ -69,7 +69,7 @@ def answer(question: str, k: int, source: RowSource, encoder, reranker=None,
     # 7. decide from what the question's own candidates show (decide.py): the ranker's best
     # candidate's evidence as the kind check adjusted it, not the cross-encoder's order
     best_evidence = next(r.evidence for r in ranked if r.row == first)
-    odds = decide.logit(decide.signals(
+    odds = decide.question_odds(best_evidence, lambda: decide.signals(
         question, best_evidence, [r.score for r in ranked], float(picked.dense.max()),
         [source.texts[r.row] for r in ranked[:3]], *decide.spread(picked.dense),
         len(source.rowmap)))
