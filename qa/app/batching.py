@@ -105,8 +105,7 @@ class BatchingEncoder:
 
     def _encode_many(self, calls: list[list[str]]) -> list[np.ndarray]:
         vectors = self.wrapped.encode([t for texts in calls for t in texts])
-        bounds = np.cumsum([0] + [len(texts) for texts in calls])
-        return [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return np.split(vectors, np.cumsum([len(texts) for texts in calls])[:-1])
 
 
 class BatchingReranker:

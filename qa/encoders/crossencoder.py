@@ -163,7 +163,11 @@ class Reranker:
     def scores(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         if not len(sentences):
             return np.zeros(0, np.float32)
-        ids, mask, types = pad(tokenizer().encode_batch([(question, s) for s in sentences]))
+        return self._logits(tokenizer().encode_batch([(question, s) for s in sentences]))
+
+    def _logits(self, encodings) -> np.ndarray:
+        """The model's logits for tokenised pairs, one run padded to the longest."""
+        ids, mask, types = pad(encodings)
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
 
@@ -172,18 +176,16 @@ class Reranker:
         """``scores`` of several questions' pairs (the chat's questions asked together:
         qa/app/batching.py): all pairs tokenised at once and run by similar lengths, ``chunk``
         to a run, so that a short pair is not padded to a long one's length."""
+        if not calls:
+            return []
         pairs = [(q, s) for q, sentences in calls for s in sentences]
         out = np.zeros(len(pairs), np.float32)
         encodings = tokenizer().encode_batch(pairs) if pairs else []
         order = sorted(range(len(pairs)), key=lambda i: len(encodings[i].ids))
         for lo in range(0, len(order), chunk):
             idx = order[lo:lo + chunk]
-            ids, mask, types = pad([encodings[i] for i in idx])
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            out[idx] = self._session.run(
-                None, {k: v for k, v in feed.items() if k in self._inputs})[0].reshape(-1)
-        bounds = np.cumsum([0] + [len(sentences) for _, sentences in calls])
-        return [out[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            out[idx] = self._logits([encodings[i] for i in idx]).reshape(-1)
+        return np.split(out, np.cumsum([len(sentences) for _, sentences in calls])[:-1])
 
 
 def _export(weights: Path, out: Path) -> None:
