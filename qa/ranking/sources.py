@@ -172,9 +172,7 @@ class GraphCandidates:
         if not len(found):
             return found
         best_docs = list(dict.fromkeys(rm.row_doc[found].tolist()))[:self.n_articles]
-        extra = [np.arange(rm.doc_start[d], rm.doc_start[d + 1]) for d in best_docs]
-        out = unique(np.concatenate([found] + extra))
-        return np.intersect1d(out, only) if only is not None else out
+        return with_articles(rm, found, best_docs, only)
 
     def pick(self, query: np.ndarray, only: np.ndarray | None, question: str = "") -> Picked:
         rm, cand = self.rowmap, self.candidates(query, only, question)
@@ -225,9 +223,15 @@ class EngineCandidates(GraphCandidates):
         best = np.argsort(-scores, kind="stable")[:self.n_articles]
         best = best[scores[best] > 0]
         docs = allowed[best] if allowed is not None else best
-        extra = [np.arange(rm.doc_start[d], rm.doc_start[d + 1]) for d in docs]
-        out = unique(np.concatenate([found] + extra)) if extra else found
-        return np.intersect1d(out, only) if only is not None else out
+        return with_articles(rm, found, docs, only) if len(docs) else found
+
+
+def with_articles(rm: RowMap, found: np.ndarray, docs, only: np.ndarray | None) -> np.ndarray:
+    """``found`` rows and every sentence of the articles ``docs``, sorted (among ``only`` when
+    given)."""
+    extra = [np.arange(rm.doc_start[d], rm.doc_start[d + 1]) for d in docs]
+    out = unique(np.concatenate([found] + extra))
+    return np.intersect1d(out, only) if only is not None else out
 
 
 def unique(a: np.ndarray) -> np.ndarray:
