@@ -95,14 +95,11 @@ def _files(root: Path) -> list[Path]:
 def _read_from(result: ReadResult, path: Path, doc_id: str) -> Iterator[Document]:
     found = 0
     try:
-        if path.suffix.lower() == ".jsonl":
-            for doc in iter_jsonl(path, result.errors):
-                found += 1
-                yield doc
-        else:
-            for doc in read_file(path, doc_id=doc_id, errors=result.errors):
-                found += 1
-                yield doc
+        docs = iter_jsonl(path, result.errors) if path.suffix.lower() == ".jsonl" \
+            else read_file(path, doc_id=doc_id, errors=result.errors)
+        for doc in docs:
+            found += 1
+            yield doc
     except InputError as e:
         result.errors.append(e)
         return
