@@ -39,8 +39,6 @@ log = logging.getLogger("qa.app")
 # 50 people asking together (tests/test_load.py): 17.5 questions/s with 16, 15.6 with 8, 12.7
 # with 2 (BENCHMARKS.md "Load"): a question's Python steps overlap another's model runs.
 CONCURRENT = 16
-# The queue's places and times are sent to those waiting once a second, not at every question
-# started: with 34 waiting that was 34 messages a question (server CPU 75 -> 72 ms a question).
 HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
@@ -306,6 +304,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
 
     in_front = Middleware(guard.Guard, logins=bool(users), read_only=read_only, hosts=hosts,
                           origins=guard.extra_origins(), check=users or None)
+    # The queue's places and times go to those waiting once a second, not at every question
+    # started: with 34 waiting that was 34 messages a question (server CPU 75 -> 72 ms a question).
     blocks.queue(default_concurrency_limit=CONCURRENT, status_update_rate=1).launch(
         server_name=host, server_port=port, share=share, max_file_size=f"{config.max_upload_mb()}mb",
         css=CSS, head=render.COPY_SCRIPT, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",

@@ -164,16 +164,18 @@ class MilvusIndex(Index):
         if read is None:
             return None
         if read.meta.model != self.model:
-            raise IndexFileError(f"index at {self.location} was built with model "
-                                 f"{read.meta.model!r}, this run uses {self.model!r}: run `qa "
-                                 f"ingest --rebuild --index {self.location} PATH...` to re-embed,"
-                                 f" or set QA_MODEL={read.meta.model}")
+            raise self._other_model(read.meta.model)
         if self._encoder is not None and self._encoder.dim != read.meta.dim:
             raise IndexFileError(f"index at {self.location} holds {read.meta.dim}-dimensional "
                                  f"vectors, model {self.model!r} gives {self._encoder.dim}: run "
                                  f"`qa ingest --rebuild --index {self.location} PATH...`")
         self._dimension = read.meta.dim
         return read
+
+    def _other_model(self, model: str) -> IndexFileError:
+        return IndexFileError(f"index at {self.location} was built with model {model!r}, this "
+                              f"run uses {self.model!r}: run `qa ingest --rebuild --index "
+                              f"{self.location} PATH...` to re-embed, or set QA_MODEL={model}")
 
     def _state_of(self, read: milvus.Read) -> State:
         docs = {d.document.id: d for d in read.docs}
@@ -213,9 +215,7 @@ class MilvusIndex(Index):
                 engine.load()
                 meta = engine.meta()
                 if meta is not None and meta.model != self.model:
-                    raise IndexFileError(f"index at {self.location} was built with model "
-                                         f"{meta.model!r}, this run uses {self.model!r}: run "
-                                         f"`qa ingest --rebuild --index {self.location} PATH...`")
+                    raise self._other_model(meta.model)
                 extra = dict(meta.extra) if meta is not None else {}
                 for key, value in view.extra.items():  # settings this process changed
                     if replace or view.base.extra.get(key) != value:
@@ -232,9 +232,9 @@ class MilvusIndex(Index):
             for d, vectors in pairs:
                 self._centroids[(d.document.id, d.hash)] = milvus.centroid(vectors, dim)
             with self._lock:
-                self._state = view.derive(
-                    changed={}, vectors={}, extra=extra, lazy=view.lazy, base=Commit(generation, {i: d.hash for i, d in view.docs.items()},
-                                dict(extra)))
+                base = Commit(generation, {i: d.hash for i, d in view.docs.items()}, dict(extra))
+                self._state = view.derive(changed={}, vectors={}, extra=extra, lazy=view.lazy,
+                                          base=base)
             if others:  # another writer committed since this process read: take theirs too
                 self.refresh(force=True)
         return self.location.text
