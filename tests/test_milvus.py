@@ -53,6 +53,7 @@ def test_locations_parse_with_a_default_collection(tmp_path):
     ("milvus+http://host:19530?collection=1bad-name", "1bad-name"),
     ("milvus+ftp://host:1", "unknown index location"),
     ("milvus+http://host", "HOST:PORT"),
+    ("milvus+lite:archive/news", "names no .db file"),
 ])
 def test_a_bad_location_names_the_fix_and_never_echoes_a_secret(bad, says):
     with pytest.raises(InputError) as e:

@@ -89,7 +89,7 @@ class Location:
                              + " or ".join(INDEX_TYPES))
         if scheme == "lite":
             path = parts.netloc + parts.path if parts.netloc else parts.path
-            if not path:
+            if not path.endswith(".db"):  # pymilvus takes anything else for a server's URL
                 raise InputError(f"{_shown(text)} names no .db file: write "
                                  "milvus+lite:///ABSOLUTE/PATH/news.db or milvus+lite:news.db")
             return cls(text, str(Path(path).expanduser().resolve()), collection, True,
@@ -459,6 +459,8 @@ def _connect(location: Location):
             raise InputError(f"the index {location} is in Milvus Lite, which is not installed:"
                              " run `pip install -e \".[milvus]\"`") from None
         Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
+        for name in LITE_NOISE:  # what Milvus Lite does not implement, logged as tracebacks
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         # Milvus Lite logs its own traceback when the .db is locked: the error below says it
         quiet = logging.getLogger("milvus_lite.server_manager")
         level, quiet.level = quiet.level, logging.CRITICAL
@@ -474,6 +476,13 @@ def _connect(location: Location):
         raise IndexFileError(f"cannot reach the Milvus server of {location} "
                              f"({type(e).__name__}): check the address and QA_MILVUS_TOKEN"
                              ) from None
+
+
+# Loggers that report, on every query iterator, a timestamp call Milvus Lite does not implement
+# (the embedded gRPC server's traceback, pymilvus's fallback warning): the results are unaffected
+# (pymilvus uses a client-side timestamp), so users are not shown them.
+LITE_NOISE = ("grpc._server", "pymilvus.client.iterator.query_iterator",
+              "pymilvus.client.iterator.search_iterator")
 
 
 def _lite_error(location: Location, e: Exception) -> IndexFileError:
