@@ -188,7 +188,7 @@ def unseen(r: dict, row: int) -> float:
         doc = article(r, row)
         bm25 = BM25([terms(doc.title or "") + terms(doc.text)])
         r[("unseen", row)] = count(r["q"], bm25, 0)
-        missing = [t for t in named(r["q"]) if bm25.scores([t], np.array([0]))[0] <= 0]
+        missing = [t for t, held in zip(named(r["q"]), bm25.holds(named(r["q"]), 0)) if not held]
         r[("names", row)] = float(sum(not t[0].isdigit() for t in missing))
         r[("noyear", row)] = float(sum(not re.fullmatch(r"(?:19|20)\d\d", t) for t in missing))
     return r[("unseen", row)]

@@ -42,8 +42,7 @@ def unseen(question: str, articles, doc: int) -> float:
     mentions, in its title or text (``articles``: the corpus's article BM25,
     ``corpusdata.CorpusData.articles``): "How much did News Corporation pay for MySpace?" over an
     article on News Corporation that never names MySpace is 1."""
-    where = np.array([doc], np.int64)
-    return float(sum(articles.scores([t], where)[0] <= 0 for t in named(question)))
+    return float(sum(not held for held in articles.holds(named(question), doc)))
 
 
 def spread(dense: np.ndarray) -> tuple[float, float]:
@@ -86,7 +85,7 @@ def question_odds(evidence: float, gather: Callable[[], dict[str, float]],
                   model: dict[str, float] | None = None) -> float:
     """The question's log-odds that the corpus answers, from the ranker's best candidate's
     ``evidence``; ``gather()`` (``signals`` of the question) is called only when the model weighs
-    another signal (the shipped one weighs ``unseen`` too: about 1 ms a question)."""
+    another signal (the shipped one weighs ``unseen`` too: 0.3 ms a question over BBC)."""
     model = ANSWER_MODEL if model is None else model
     if any(w for name, w in model.items() if name not in ("bias", "evidence")):
         return logit(gather(), model)
