@@ -12,7 +12,9 @@ in bench/cache/cv-ce.json), so a choice is varied without running the pipeline a
 For each choice (a weight, a rule's strength): the value chosen on all questions ("in-fold") and,
 for each of 5 folds, the value chosen on the other four, scored on the held-out fold
 ("out-of-fold"); beside them the shipped value and the rule switched off. ``--fit`` fits the
-abstention model (qa.tuning.ANSWER_MODEL) and compares it with the fixed evidence threshold.
+abstention model (qa.tuning.ANSWER_MODEL) on every set of signals compared (decide.signals and
+``extra_signals``), beside the fixed evidence threshold, then the weight of ``unseen`` on top of
+the shipped evidence cut (bench/cvfit.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import argparse
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -130,7 +133,7 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
         order = sorted(head, key=lambda i: -score[i]) + order[len(head):]
     sig = signals(r["q"], evid[first], [score[i] for i in order], float(F[:, 0].max()),
                   [r["texts"][i] for i in order[:3]], r["dense_mean"], r["dense_std"],
-                  r["n_rows"])
+                  r["n_rows"], [evid[i] for i in order], unseen(r, first))
     sig.update({"f_dense": float(F[first, 0]), "f_bm25": float(F[first, FEATURES.index("doc_bm25")]),
                 "f_topic": float(F[first, FEATURES.index("topic_miss")]),
                 "f_kind": evid[first] - float(ev[first]), "said": float(said[first]),
@@ -138,6 +141,7 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
                 "evidence3": max(evid[i] for i in order[:3]),
                 "evidence5": max(evid[i] for i in order[:5]),
                 "evidence10": max(evid[i] for i in order[:10])})
+    sig.update(extra_signals(r, order, first, evid, said, ce, p))
     after = order
     if ce is not None and p.rerank_weight > 0 and not (p.rerank_skip_speaker and said[order[0]]):
         head = order[:p.rerank_depth]
@@ -146,6 +150,94 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
               for i, pr in zip(head, prob)}
         after = sorted(head, key=lambda i: -sc[i]) + order[len(head):]
     return after[:k], sig
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))
+
+
+_DOCS: dict = {}
+
+
+def article(r: dict, row: int):
+    """The article (``qa.types.Document``) of pool candidate ``row`` of question ``r``: the
+    corpus's documents in the order cvdata indexed them (one-article sets: the article itself)."""
+    from bench import data
+
+    if not _DOCS:
+        _DOCS["wikiqa-dev"] = data.wikiqa("dev").documents
+        _DOCS["bbc"] = data.bbc("dev").documents
+        _DOCS["id"] = {d.id: d for d in _DOCS["wikiqa-dev"] + _DOCS["bbc"]}
+    if r["set"] == "wikiqa-dev":
+        return _DOCS["wikiqa-dev"][int(r["doc"][row])]
+    if r["set"] in ("bbc-dev", "bbc-dev2"):
+        return _DOCS["bbc"][int(r["doc"][row])]
+    return _DOCS["id"][r["corpus"]]
+
+
+def unseen(r: dict, row: int) -> float:
+    """decide.unseen for the article of pool candidate ``row``, through the product's BM25 of
+    that article alone (a term scores above 0 exactly where the article holds it). Kept beside
+    it, for bench/cvfit.py's comparison: the same count of the names alone (no numbers) and of
+    names and numbers but years."""
+    from qa.ranking.decide import named, unseen as count
+    from qa.ranking.lexical import BM25, terms
+
+    if ("unseen", row) not in r:
+        doc = article(r, row)
+        bm25 = BM25([terms(doc.title or "") + terms(doc.text)])
+        r[("unseen", row)] = count(r["q"], bm25, 0)
+        missing = [t for t, held in zip(named(r["q"]), bm25.holds(named(r["q"]), 0)) if not held]
+        r[("names", row)] = float(sum(not t[0].isdigit() for t in missing))
+        r[("noyear", row)] = float(sum(not re.fullmatch(r"(?:19|20)\d\d", t) for t in missing))
+    return r[("unseen", row)]
+
+
+def extra_signals(r: dict, order: list[int], first: int, evid: dict, said: np.ndarray, ce,
+                  p: Params) -> dict[str, float]:
+    """Signals issue 18 compared for abstention beyond decide.signals (bench/cvfit.py): the
+    cross-encoder's view of the best candidates (its probability for the ranker's best, its best
+    and runner-up over the re-ranked head, whether both agree), the best evidence relative to the
+    question's own top candidates, the answer-kind check of the best sentence, and for a "what did
+    X say" question whether X has statements at all."""
+    from qa.ingest.speakers import asked_about
+    from qa.ranking.decide import named
+    from qa.ranking.kinds import wants
+
+    top = [evid[i] for i in order[:K]]
+    ev = evid[first]
+    out = {"ev_gap2": ev - sorted(top)[-2] if len(top) > 1 else 0.0,
+           "ev_z": (ev - float(np.mean(top))) / float(np.std(top)) if np.std(top) > 1e-6 else 0.0}
+    n_named = len(named(r["q"]))
+    miss = unseen(r, first)
+    out.update({"unseen_any": float(miss > 0),
+                "unseen_names": r[("names", first)], "unseen_noyear": r[("noyear", first)],
+                "unseen_names_any": float(r[("names", first)] > 0),
+                "unseen_noyear_any": float(r[("noyear", first)] > 0),
+                "unseen_share": miss / n_named if n_named else 0.0})
+    asked = wants(r["q"]) is not None
+    f = float(r["fit"][first])
+    out.update({"kind_asked": float(asked), "kind_found": float(asked and f == 1),
+                "kind_missing": float(asked and f == 0)})
+    stmt = bool(asked_about(r["q"]))
+    out.update({"stmt": float(stmt), "stmt_unsaid": float(stmt and not said.any()),
+                "stmt_said": float(stmt and bool(said.any()))})
+    if ce is not None:
+        head = list(order[:p.rerank_depth])
+        if first not in head:
+            head.append(first)
+        prob = ce.probs(r["q"], [r["texts"][i] for i in head])
+        srt = np.sort(prob)[::-1]
+        pf = float(prob[head.index(first)])
+        out.update({"ce_first": pf, "ce_first_logit": _logit(pf),
+                    "ce_max": float(srt[0]), "ce_max_logit": _logit(float(srt[0])),
+                    "ce_second": float(srt[1]) if len(srt) > 1 else 0.0,
+                    "ce_second_logit": _logit(float(srt[1])) if len(srt) > 1 else _logit(0.0),
+                    "ce_top1": float(prob[0]), "ce_top1_logit": _logit(float(prob[0])),
+                    "ce_agree": float(head[int(np.argmax(prob))] == first),
+                    "ce_mean": float(prob.mean())})
+    return out
 
 
 def metrics(r: dict, top: list[int]) -> dict:
@@ -332,7 +424,11 @@ def main(argv=None) -> int:
         missing = base.kind_missing if args.kind_missing is None else args.kind_missing
         if (missing, found) != (base.kind_missing, base.kind_found):
             res = run_all(rows, replace(base, kind_missing=missing, kind_found=found), ce)
-        report(rows, fold, res)
+        report(rows, fold, res, args.only)
+        from bench.cvfit import penalty
+
+        for signal in ("unseen", "unseen_any", "unseen_noyear"):
+            penalty(rows, fold, res, signal)
         return 0
     print("\n| choice | shipped | off | objective: shipped / off / in-fold best | "
           "out-of-fold | fold picks |\n|---|---|---|---|---|---|")

@@ -5,7 +5,12 @@ every dev set at once, beside the fixed evidence threshold it replaces: run by
 The model: logistic regression on standardised signals, each dev set weighing the same and, in
 it, answerable and `none` questions the same; then the log-odds cut where the dev sets' mean of
 (answered + abstained) is highest with a penalty for answering fewer than 90% of answerable
-questions (the target). Written back as plain numbers on the raw signals.
+questions (the target). Written back as plain numbers on the raw signals. Beside the value, the
+out-of-fold log-odds' AUC per dev set (answerable above `none`, whatever the cut).
+
+``penalty``: the shipped evidence rule with one more signal, whose weight alone is chosen by
+cross-validation (how qa.tuning.ANSWER_MODEL's ``unseen`` weight was chosen: the evidence cut
+stays at 1.0, where the shipped article's answers need it).
 """
 from __future__ import annotations
 
@@ -39,6 +44,39 @@ SUBSETS = {
     "evidence + score + said + article": ["evidence", "score", "said", "article"],
     "all signals": ["evidence", "score", "margin", "zscore", "coverage", "log_rows", "said",
                     "article", "terms", "length", "evidence3", "evidence5", "evidence10", "f_dense", "f_bm25", "f_topic", "f_kind"],
+}
+# Issue 18, second round (bench.cv.extra_signals): the cross-encoder's view, evidence relative to
+# the question's own top candidates, the answer-kind check, statements of the person asked about.
+NEW = {
+    "cross-encoder alone: ranker's best (logit)": ["ce_first_logit"],
+    "cross-encoder alone: its best (logit)": ["ce_max_logit"],
+    "evidence + CE ranker's best (logit)": ["evidence", "ce_first_logit"],
+    "evidence + CE ranker's best (prob)": ["evidence", "ce_first"],
+    "evidence + CE best (logit)": ["evidence", "ce_max_logit"],
+    "evidence + CE best + runner-up (logit)": ["evidence", "ce_max_logit", "ce_second_logit"],
+    "evidence + CE top after kind (logit)": ["evidence", "ce_top1_logit"],
+    "evidence + CE agreement": ["evidence", "ce_agree"],
+    "evidence + CE ranker's best + agreement": ["evidence", "ce_first_logit", "ce_agree"],
+    "evidence + CE mean of head": ["evidence", "ce_mean"],
+    "evidence + z within top 10": ["evidence", "ev_z"],
+    "evidence + gap to 10th": ["evidence", "gap"],
+    "evidence + gap to runner-up": ["evidence", "ev_gap2"],
+    "evidence + kind asked/found/missing": ["evidence", "kind_asked", "kind_found", "kind_missing"],
+    "evidence + statement question / X unsaid": ["evidence", "stmt", "stmt_unsaid"],
+    "evidence + CE best + gap to 10th": ["evidence", "ce_first_logit", "gap"],
+    "evidence + CE + kind": ["evidence", "ce_first_logit", "kind_found", "kind_missing"],
+    "evidence + CE + statements": ["evidence", "ce_first_logit", "stmt", "stmt_unsaid"],
+    "evidence + names unseen (count)": ["evidence", "unseen"],
+    "evidence + names unseen (any)": ["evidence", "unseen_any"],
+    "evidence + names unseen (share)": ["evidence", "unseen_share"],
+    "evidence + names unseen + gap to 10th": ["evidence", "unseen", "gap"],
+    "evidence + unseen names only (count)": ["evidence", "unseen_names"],
+    "evidence + unseen names only (any)": ["evidence", "unseen_names_any"],
+    "evidence + unseen, years aside (count)": ["evidence", "unseen_noyear"],
+    "evidence + unseen, years aside (any)": ["evidence", "unseen_noyear_any"],
+    "every new signal": ["unseen", "evidence", "ce_first_logit", "ce_max_logit", "ce_second_logit",
+                         "ce_agree", "ev_z", "gap", "ev_gap2", "kind_asked", "kind_found",
+                         "kind_missing", "stmt", "stmt_unsaid"],
 }
 
 
@@ -91,12 +129,24 @@ def shares(sets, y, answered, mask=None) -> str:
     return ", ".join(out)
 
 
-def report(rows: list[dict], fold: np.ndarray, results) -> None:
+def aucs(sets, y, odds) -> str:
+    """Out of fold, how well the log-odds order answerable above `none` questions, whatever the
+    cut: the area under the ROC curve per dev set, and their mean."""
+    from sklearn.metrics import roc_auc_score
+
+    per = [roc_auc_score(y[sets == s], odds[sets == s]) for s in SETS if (sets == s).any()]
+    return "AUC " + " ".join(f"{a:.3f}" for a in per) + f" mean {np.mean(per):.3f}"
+
+
+def report(rows: list[dict], fold: np.ndarray, results, only=None) -> None:
     """Answered (of answerable) / abstained (of `none`) per dev set: the shipped rule, then each
     signal set in-fold (fit on all) and out-of-fold; the coefficients fit on all questions."""
     sets = np.array([r["set"] for r in rows])
     y = np.array([r["type"] != "none" for r in rows])
-    names = SUBSETS["all signals"]
+    subsets = {**SUBSETS, **NEW} if "ce_first" in results[0][1] else SUBSETS
+    if only:
+        subsets = {k: v for k, v in subsets.items() if only in k or v == ["evidence"]}
+    names = sorted({c for cols in subsets.values() for c in cols})
     X_all = np.array([[sig[n] for n in names] for _, sig in results])
     from qa.ranking.decide import logit
 
@@ -108,14 +158,48 @@ def report(rows: list[dict], fold: np.ndarray, results) -> None:
     old = np.array([sig["evidence"] >= 1.0 for _, sig in results])
     print(f"| evidence >= 1.0 (the cut before issue 18) | {shares(sets, y, old)} "
           f"(value {value(sets, y, old, sets != ''):.3f}) | (fixed: same) |")
-    for label, cols in SUBSETS.items():
+    for label, cols in subsets.items():
         X = X_all[:, [names.index(c) for c in cols]]
         coef, b = fit(X, y, sets, np.ones(len(y), bool))
         inf = X @ coef + b >= 0
-        oof = np.zeros(len(y), bool)
+        odds = np.zeros(len(y))
         for f in range(fold.max() + 1):
             c_f, b_f = fit(X, y, sets, fold != f)
-            oof[fold == f] = (X[fold == f] @ c_f + b_f) >= 0
+            odds[fold == f] = X[fold == f] @ c_f + b_f
+        oof = odds >= 0
         print(f"| {label} | {shares(sets, y, inf)} (value {value(sets, y, inf, sets != ''):.3f}) "
-              f"| {shares(sets, y, oof)} (value {value(sets, y, oof, sets != ''):.3f}) |")
+              f"| {shares(sets, y, oof)} (value {value(sets, y, oof, sets != ''):.3f}) "
+              f"| {aucs(sets, y, odds)} |")
         print(f"    fit on all: bias {b:.4f}, " + ", ".join(f"{n} {c:.4f}" for n, c in zip(cols, coef)))
+
+
+GRID = (0.0, -0.25, -0.5, -0.75, -1.0, -1.5, -2.0, -3.0, -5.0)
+
+
+def penalty(rows: list[dict], fold: np.ndarray, results, signal: str = "unseen") -> None:
+    """The shipped evidence rule (qa.tuning.ANSWER_MODEL's bias and evidence weight) with one more
+    signal whose weight alone is chosen, from ``GRID``, by cross-validation (the value above):
+    the evidence cut stays where the shipped article needs it, and only the questions the signal
+    flags are moved. In-fold (chosen on all) and out-of-fold, with the folds' picks."""
+    from qa.tuning import ANSWER_MODEL
+
+    sets = np.array([r["set"] for r in rows])
+    y = np.array([r["type"] != "none" for r in rows])
+    base = np.array([ANSWER_MODEL["bias"] + ANSWER_MODEL["evidence"] * sig["evidence"]
+                     for _, sig in results])
+    x = np.array([sig[signal] for _, sig in results])
+    every = np.ones(len(y), bool)
+    val = {w: value(sets, y, base + w * x >= 0, every) for w in GRID}
+    best = max(GRID, key=lambda w: (round(val[w], 9), w))
+    oof, picks = np.zeros(len(y), bool), []
+    for f in range(fold.max() + 1):
+        train = fold != f
+        w = max(GRID, key=lambda w: (round(value(sets, y, base + w * x >= 0, train), 9), w))
+        picks.append(w)
+        oof[fold == f] = (base + w * x >= 0)[fold == f]
+    print(f"\nshipped evidence rule + {signal} x w (w by CV from {GRID}):")
+    for w in GRID:
+        print(f"  w {w:g}: {shares(sets, y, base + w * x >= 0)} (value {val[w]:.3f})")
+    print(f"  in-fold: w {best:g} (value {val[best]:.3f}); out-of-fold: {shares(sets, y, oof)} "
+          f"(value {value(sets, y, oof, every):.3f}), fold picks {picks}")
+

@@ -39,6 +39,20 @@ def test_a_term_of_another_collection_counts_as_unknown():
                                bm25.scores(["bank", "holidaymaker"]), atol=1e-6)
 
 
+def test_holds_says_which_terms_a_text_holds_alike_in_both_collections():
+    bm25 = BM25([terms(t) for t in TEXTS])
+    vocab = {"zzz-only-elsewhere": 0}
+    for t in bm25.vocab:
+        vocab.setdefault(t, len(vocab))
+    postings = Postings.from_bm25(bm25, vocab)
+    asked = ["bank", "striker", "rate", "zzz-only-elsewhere", "never-seen"]
+    for text in range(len(TEXTS)):
+        # a term is held exactly where BM25 of it alone is above 0
+        want = [bool(bm25.scores([t], np.array([text]))[0] > 0) for t in asked]
+        assert bm25.holds(asked, text) == want == postings.holds(asked, text)
+    assert bm25.holds(asked, 0) == [True, False, True, False, False]
+
+
 def test_raw_rows_read_the_rows_written(tmp_path):
     data = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
     f = tmp_path / "v.f32"

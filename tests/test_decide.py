@@ -36,13 +36,36 @@ def test_signals_of_a_lone_candidate_and_a_flat_corpus_stay_finite():
 
 def test_the_corpus_answers_exactly_from_the_models_cut():
     cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
-    other = {n: w for n, w in ANSWER_MODEL.items() if n not in ("bias", "evidence")}
-    assert not any(other.values()), "this test reads the cut off an evidence-only model"
+    other = {n: w for n, w in ANSWER_MODEL.items() if n not in ("bias", "evidence", "unseen")}
+    assert not any(other.values()), "this test reads the cut off an evidence (+ unseen) model"
     assert decide.logit(signals(evidence=cut + 1e-6)) >= 0.0
     assert decide.logit(signals(evidence=cut - 1e-3)) < 0.0
     # the same evidence decides the same at every corpus size
     assert [decide.logit(signals(evidence=cut + 0.01, rows=n)) >= 0 for n in (5, 10**6)] == \
         [True, True]
+    # a name the best article never mentions asks for more evidence
+    assert decide.logit(signals(evidence=cut + 0.01, unseen=1)) < 0.0
+    more = cut - ANSWER_MODEL["unseen"] / ANSWER_MODEL["evidence"]
+    assert decide.logit(signals(evidence=more + 1e-6, unseen=1)) >= 0.0
+
+
+def test_named_reads_names_and_numbers_not_the_first_word():
+    assert decide.named("What did Kishida say?") == ["kishida"]
+    assert decide.named("Who won the 2005 FA Cup final?") == ["2005", "fa", "cup"]
+    assert decide.named("How much did News Corporation pay for MySpace?") == \
+        ["new", "corporation", "myspace"]  # as lexical.terms spells them ("news" -> "new")
+    assert decide.named("george galloway election result") == []  # no capitals: nothing named
+
+
+def test_unseen_counts_what_the_question_names_and_the_article_never_mentions():
+    from qa.ranking.lexical import BM25, terms
+
+    articles = BM25([terms("News Corporation buys a stake in a TV network") + terms("Fox deal"),
+                     terms("MySpace was bought by News Corporation for $580m")])
+    q = "How much did News Corporation pay for MySpace?"
+    assert decide.unseen(q, articles, 0) == 1.0  # MySpace
+    assert decide.unseen(q, articles, 1) == 0.0
+    assert decide.unseen("Who bought Bebo in 2008?", articles, 1) == 2.0  # Bebo, 2008
 
 
 def test_a_model_weighs_each_signal_it_names():
@@ -90,8 +113,8 @@ def test_the_other_signals_are_gathered_only_when_the_model_weighs_one():
         asked.append(1)
         return signals(evidence=1.2)
 
-    shipped = decide.question_odds(1.2, gather)
-    assert not asked and shipped == pytest.approx(decide.logit(signals(evidence=1.2)))
-    model = {**ANSWER_MODEL, "coverage": 2.0}
+    alone = {"bias": -1.0, "evidence": 1.0, "coverage": 0.0}
+    assert decide.question_odds(1.2, gather, alone) == pytest.approx(0.2) and not asked
+    model = {**alone, "coverage": 2.0}
     assert decide.question_odds(1.2, gather, model) == pytest.approx(
         decide.logit(signals(evidence=1.2), model)) and asked == [1]

@@ -1,28 +1,48 @@
 """Deciding whether the retrieved sentences answer the question at all.
 
 One rule for every corpus size, from one article to a million sentences: a small logistic model
-(``tuning.ANSWER_MODEL``: plain numbers, fit by cross-validation with folds by article over every
-dev set at three sizes - one article, WikiQA-dev's 2.7k sentences, BBC's 40k - bench/cv.py --fit)
-over what the question's own candidates show (``signals``): the evidence of the ranker's best
-candidate (its cosine plus BM25 of its article, ``tuning.EVIDENCE``), its score and margin over
-the next, how far the best cosine stands above every ranked row's, how much of the question's
-content words the best sentences hold, the corpus size, the question's and the sentence's length.
-The corpus answers when the log-odds reach 0. Out of fold only the evidence carried (the other
-signals weigh 0; BENCHMARKS.md "Quality" has the comparison), and its cut is held at 1.0, below
-the fit's 1.023, for the shipped article (tuning.py says why). The re-ranker orders candidates but
-does not decide this: its probabilities are high for topical sentences of questions the corpus
-cannot answer (measured on the dev `none` questions).
+(``tuning.ANSWER_MODEL``: plain numbers, chosen by cross-validation with folds by article over
+every dev set at three sizes - one article, WikiQA-dev's 2.7k sentences, BBC's 40k - bench/cv.py
+--fit) over what the question's own candidates show (``signals``). Two signals carried out of
+fold and weigh: the evidence of the ranker's best candidate (its cosine plus BM25 of its article,
+``tuning.EVIDENCE``), and ``unseen``, the names and numbers of the question that candidate's
+article never mentions ("How much did News Corporation pay for MySpace?" over an article on News
+Corporation that never names MySpace: the near misses BBC's `none` questions are). The others
+(score, margin, the best cosine's z-score among every ranked row, coverage of the question's
+words, corpus size, lengths, the evidence's gap to the GAP_DEPTH-th candidate) weigh 0. The
+corpus answers when the log-odds reach 0; the evidence cut is held at 1.0, below the fit's 1.023,
+for the shipped article (tuning.py says why). The re-ranker orders candidates but does not decide
+this: its probabilities are higher for topical sentences of questions the corpus cannot answer
+than for answers (measured on the dev `none` questions, BENCHMARKS.md "Quality").
 """
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable, Sequence
 
 import numpy as np
 
-from ..tuning import ANSWER_MODEL, COSINE_THRESHOLD
+from ..tuning import ANSWER_MODEL, COSINE_THRESHOLD, GAP_DEPTH
 from ..types import Hit
 from .lexical import terms
+
+
+# What a question names: a capitalised word after its first (a name, a place, a title) or a number.
+_NAMED = re.compile(r"(?<!^)(?<![\w'’\-])[A-Z][\w'’\-]*|\b\d[\w.,]*")
+
+
+def named(question: str) -> list[str]:
+    """The terms of the names and numbers ``question`` holds (``lexical.terms``, once each)."""
+    return list(dict.fromkeys(t for w in _NAMED.findall(question.strip()) for t in terms(w)))
+
+
+def unseen(question: str, articles, doc: int) -> float:
+    """How many of the names and numbers ``question`` holds (``named``) article ``doc`` never
+    mentions, in its title or text (``articles``: the corpus's article BM25,
+    ``corpusdata.CorpusData.articles``): "How much did News Corporation pay for MySpace?" over an
+    article on News Corporation that never names MySpace is 1."""
+    return float(sum(not held for held in articles.holds(named(question), doc)))
 
 
 def spread(dense: np.ndarray) -> tuple[float, float]:
@@ -33,15 +53,18 @@ def spread(dense: np.ndarray) -> tuple[float, float]:
 
 
 def signals(question: str, evidence: float, scores: Sequence[float], best_dense: float,
-            texts: Sequence[str], dense_mean: float, dense_std: float, rows: int
-            ) -> dict[str, float]:
+            texts: Sequence[str], dense_mean: float, dense_std: float, rows: int,
+            evidences: Sequence[float] = (), unseen: float = 0.0) -> dict[str, float]:
     """The model's inputs for one question: ``evidence`` of the ranker's best candidate,
     ``scores`` of the best candidates (best first, 0 to 1), ``best_dense`` their best cosine,
-    ``texts`` the best few sentences, the mean and spread of every ranked row's cosine, and the
-    corpus's ``rows``. (The model weighs only some of them: ``tuning.ANSWER_MODEL``; bench/cv.py
+    ``texts`` the best few sentences, the mean and spread of every ranked row's cosine, the
+    corpus's ``rows``, ``evidences`` of the best candidates (best first, after the kind check) and
+    ``unseen`` (what the question names that the best candidate's article never mentions:
+    ``unseen``). (The model weighs only some of them: ``tuning.ANSWER_MODEL``; bench/cv.py
     compared them all.)"""
     asked = set(terms(question))
     held = set().union(*(terms(t) for t in texts[:3])) if texts else set()
+    deep = list(evidences[:GAP_DEPTH])
     return {
         "evidence": float(evidence),
         "score": float(scores[0]) if len(scores) else 0.0,
@@ -51,6 +74,10 @@ def signals(question: str, evidence: float, scores: Sequence[float], best_dense:
         "log_rows": math.log10(max(rows, 1)),
         "terms": float(len(asked)),
         "length": math.log(1 + len(texts[0].split())) if texts else 0.0,
+        # how far the best candidate's evidence stands above the GAP_DEPTH-th candidate's: an
+        # answer stands out from the question's own candidates, a near miss is one of many alike
+        "gap": float(evidence - deep[-1]) if len(deep) > 1 else 0.0,
+        "unseen": float(unseen),
     }
 
 
@@ -58,7 +85,7 @@ def question_odds(evidence: float, gather: Callable[[], dict[str, float]],
                   model: dict[str, float] | None = None) -> float:
     """The question's log-odds that the corpus answers, from the ranker's best candidate's
     ``evidence``; ``gather()`` (``signals`` of the question) is called only when the model weighs
-    another signal (the shipped one weighs the evidence alone: nothing more on every question)."""
+    another signal (the shipped one weighs ``unseen`` too: 0.3 ms a question over BBC)."""
     model = ANSWER_MODEL if model is None else model
     if any(w for name, w in model.items() if name not in ("bias", "evidence")):
         return logit(gather(), model)

@@ -93,6 +93,13 @@ class BM25:
         """(capped, plain) scores, as ``Postings.both``."""
         return self.scores(query_terms, texts), self.scores(query_terms, texts, capped=False)
 
+    def holds(self, query_terms: Sequence[str], text: int) -> list[bool]:
+        """Whether text ``text`` holds each of ``query_terms`` (reading only their rows)."""
+        m = self.matrix
+        return [t in self.vocab and self.vocab[t] < m.shape[0] and
+                bool(np.any(m.indices[m.indptr[self.vocab[t]]:m.indptr[self.vocab[t] + 1]] == text))
+                for t in query_terms]
+
     def _scores(self, query_terms: Sequence[str], capped: bool) -> np.ndarray:
         n = self.matrix.shape[1]
         ids = self.query_ids(query_terms)
@@ -155,6 +162,18 @@ class Postings:
         """``BM25.scores(query_terms, texts, capped=capped)``, reading only the query's terms."""
         capped_scores, plain = self.both(query_terms, texts)
         return capped_scores if capped else plain
+
+    def holds(self, query_terms: Sequence[str], text: int) -> list[bool]:
+        """``BM25.holds``: whether text ``text`` holds each term, from its postings alone."""
+        out = []
+        for term in query_terms:
+            t = self.vocab.get(term)
+            if t is None or np.isnan(self.idf[t]):
+                out.append(False)
+                continue
+            found_in = np.asarray(self.indices[int(self.indptr[t]):int(self.indptr[t + 1])])
+            out.append(bool(np.any(found_in == text)))
+        return out
 
     def both(self, query_terms: Sequence[str], texts: np.ndarray):
         """The capped and the plain scores of ``texts``, from one read of the postings."""

@@ -72,7 +72,8 @@ def answer(question: str, k: int, source: RowSource, encoder, reranker=None,
     odds = decide.question_odds(best_evidence, lambda: decide.signals(
         question, best_evidence, [r.score for r in ranked], float(picked.dense.max()),
         [source.texts[r.row] for r in ranked[:3]], *decide.spread(picked.dense),
-        len(source.rowmap)))
+        len(source.rowmap), [r.evidence for r in ranked],
+        decide.unseen(question, source.data.articles, int(source.rowmap.row_doc[first]))))
     # 8. hits, each with its own log-odds of answering (decide.hit_odds)
     return Result([hit(source.rowmap, r, context,
                        decide.hit_odds(odds, r.evidence, best_evidence))
