@@ -25,21 +25,21 @@ def save_trained(model, path: Path) -> None:
               metadata={"layers": str(model.bert.config.num_hidden_layers)})
 
 
-def _torch_batch(pairs: Sequence[tuple[str, str]]):
+def _torch_batch(pairs: Sequence[tuple[str, str]], device: str = "cpu"):
     import torch
 
     ids, mask, types = pad(tokenizer().encode_batch(list(pairs)))
-    return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
+    return tuple(torch.from_numpy(a).to(device) for a in (ids, mask, types))
 
 
-def loss(model, groups):
+def loss(model, groups, device: str = "cpu"):
     """Binary cross-entropy over every (question, sentence) pair, plus a softmax over each
     question's candidates that hold an answer, so the answer is ranked first."""
     import torch
 
     pairs = [(q, s) for q, cands in groups for s, _ in cands]
-    labels = torch.tensor([float(l) for _, cands in groups for _, l in cands])
-    logits = model(*_torch_batch(pairs))
+    labels = torch.tensor([float(l) for _, cands in groups for _, l in cands], device=device)
+    logits = model(*_torch_batch(pairs, device))
     total = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
     lo, listwise, n = 0, 0.0, 0
     for _, cands in groups:
@@ -52,10 +52,11 @@ def loss(model, groups):
     return total + (listwise / n if n else 0.0)
 
 
-def score_pairs_torch(model, question: str, sentences: Sequence[str]) -> np.ndarray:
+def score_pairs_torch(model, question: str, sentences: Sequence[str],
+                      device: str = "cpu") -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        return model(*_torch_batch([(question, s) for s in sentences])).numpy()
+        return model(*_torch_batch([(question, s) for s in sentences], device)).float().cpu().numpy()
 
 

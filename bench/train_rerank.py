@@ -11,6 +11,10 @@ part (10 MB in float16), applied on load to the verified model. The shipped weig
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_rerank --epochs 3 --keep 3 \
         --layers 3 --lr 5e-5 --threads 1 --unanswered 3 --trec-dev   # about 29 minutes here
 
+is the recipe's first half; the shipped weights add the dev questions' own candidates to the
+same data (bench/rerank_folds.py, ``--variant dev --run all``), which calls ``train`` here
+(``--device cuda`` on a GPU machine: under three minutes on an H100).
+
 Data (questions with at least one answer, their answers and up to 12 other candidates): WikiQA-train (question, sentence, label; the candidates of a question come from one
 Wikipedia article, so the negatives are the near misses the product has to tell apart) and
 TREC QA train (newswire); with ``--trec-dev`` TREC dev too, and with ``--unanswered N`` also N
@@ -88,24 +92,91 @@ def _capped(cands: list[tuple[str, int]], negatives: int) -> list[tuple[str, int
     return [c for c in cands if c[1]] + random.sample(neg, min(negatives, len(neg)))
 
 
-def mrr(model, groups: list[Group]) -> float:
+def mrr(model, groups: list[Group], device: str = "cpu") -> float:
     from bench.rerank_training import score_pairs_torch
 
     total, n = 0.0, 0
     for q, cands in groups:
         if not any(label for _, label in cands):
             continue
-        scores = score_pairs_torch(model, q, [s for s, _ in cands])
+        scores = score_pairs_torch(model, q, [s for s, _ in cands], device)
         order = sorted(range(len(cands)), key=lambda i: -scores[i])
         first = next(r for r, i in enumerate(order, 1) if cands[i][1])
         total, n = total + 1.0 / first, n + 1
     return total / max(n, 1)
 
 
-def main() -> None:
+def base_groups(negatives: int = 12, unanswered: int = 0, trec_dev: bool = False
+                ) -> list[Group]:
+    """The training questions of the shipped recipe: WikiQA-train and TREC train (+ dev) with an
+    answer, capped to ``negatives`` other candidates, plus ``unanswered`` candidates of each
+    WikiQA-train question without one."""
+    wikiqa = wikiqa_train()
+    groups = wikiqa + trec("train") + (trec("dev") if trec_dev else [])
+    train = [(q, _capped(c, negatives)) for q, c in groups if any(l for _, l in c)]
+    if unanswered:
+        train += [(q, _capped(c, unanswered)) for q, c in wikiqa if not any(l for _, l in c)]
+    return train
+
+
+def train(groups: list[Group], dev: dict[str, list[Group]], *, epochs: int, lr: float,
+          batch: int, layers: int, keep: int, device: str = "cpu", out: Path | None = None):
+    """The cross-encoder trained on ``groups`` (binary cross-entropy + a softmax over each
+    question's candidates), ``dev`` scored after each epoch; saved to ``out`` after each."""
     import torch
 
     from bench import rerank_training as training
+    from qa.encoders import crossencoder as rerank
+
+    train = list(groups)
+    log.info("train: %d questions, %d pairs (%d answers)", len(train),
+             sum(len(c) for _, c in train), sum(l for _, c in train for _, l in c))
+    model = rerank.build_torch_model(layers=layers, keep=keep).float().to(device)
+    trained = training.trained_parameters(model)
+    head_params = list(model.head.parameters())
+    body = [p for n, p in trained if not n.startswith("head.")]
+    opt = torch.optim.AdamW([{"params": body, "lr": lr},
+                             {"params": head_params, "lr": lr * 20}], weight_decay=0.01)
+    steps = epochs * (sum(len(c) for _, c in train) // batch + 1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, lr * 20],
+                                                total_steps=steps, pct_start=0.1)
+    model.eval()
+    for name, dgroups in dev.items():
+        log.info("before training: %s MRR %.4f", name, mrr(model, dgroups, device))
+    step = 0
+    for epoch in range(epochs):
+        random.shuffle(train)
+        model.train()
+        t0, seen, pending = time.time(), 0, []
+        for qi, (q, cands) in enumerate(train):
+            pending.append((q, cands))
+            if sum(len(c) for _, c in pending) < batch and qi + 1 < len(train):
+                continue
+            loss = training.loss(model, pending, device)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
+            opt.step()
+            opt.zero_grad()
+            if step < steps - 1:
+                sched.step()
+            step += 1
+            seen += len(pending)
+            pending = []
+            if step % 200 == 0:
+                log.info("epoch %d: %d/%d questions, loss %.4f, %.0f s", epoch + 1, seen,
+                         len(train), float(loss), time.time() - t0)
+        model.eval()
+        for name, dgroups in dev.items():
+            log.info("after epoch %d: %s MRR %.4f", epoch + 1, name, mrr(model, dgroups, device))
+        if out is not None:
+            training.save_trained(model, Path(out))
+            log.info("saved %s", out)
+    return model
+
+
+def main() -> None:
+    import torch
+
     from qa.encoders import crossencoder as rerank
 
     ap = argparse.ArgumentParser()
@@ -113,6 +184,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where torch has a GPU")
     ap.add_argument("--out", default=str(rerank.WEIGHTS))
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--layers", type=int, default=rerank.TRAINED_LAYERS,
@@ -130,53 +202,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-
-    wikiqa = wikiqa_train()
-    groups = wikiqa + trec("train") + (trec("dev") if args.trec_dev else [])
-    train = [(q, _capped(c, args.negatives)) for q, c in groups if any(l for _, l in c)]
-    if args.unanswered:
-        train += [(q, _capped(c, args.unanswered)) for q, c in wikiqa if not any(l for _, l in c)]
+    groups = base_groups(args.negatives, args.unanswered, args.trec_dev)
     dev = {"wikiqa-dev": wikiqa_dev(), **({} if args.trec_dev else {"trec-dev": trec("dev")})}
-    log.info("train: %d questions, %d pairs (%d answers)", len(train),
-             sum(len(c) for _, c in train), sum(l for _, c in train for _, l in c))
-    model = rerank.build_torch_model(layers=args.layers, keep=args.keep)
-    trained = training.trained_parameters(model)
-    head_params = list(model.head.parameters())
-    body = [p for n, p in trained if not n.startswith("head.")]
-    opt = torch.optim.AdamW([{"params": body, "lr": args.lr},
-                             {"params": head_params, "lr": args.lr * 20}], weight_decay=0.01)
-    steps = args.epochs * (sum(len(c) for _, c in train) // args.batch + 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr, args.lr * 20],
-                                                total_steps=steps, pct_start=0.1)
-    for name, groups in dev.items():
-        log.info("before training: %s MRR %.4f", name, mrr(model, groups))
-    step = 0
-    for epoch in range(args.epochs):
-        random.shuffle(train)
-        model.train()
-        t0, seen, batch = time.time(), 0, []
-        for qi, (q, cands) in enumerate(train):
-            batch.append((q, cands))
-            if sum(len(c) for _, c in batch) < args.batch and qi + 1 < len(train):
-                continue
-            loss = training.loss(model, batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
-            opt.step()
-            opt.zero_grad()
-            if step < steps - 1:
-                sched.step()
-            step += 1
-            seen += len(batch)
-            batch = []
-            if step % 50 == 0:
-                log.info("epoch %d: %d/%d questions, loss %.4f, %.0f s", epoch + 1, seen,
-                         len(train), float(loss), time.time() - t0)
-        model.eval()
-        for name, groups in dev.items():
-            log.info("after epoch %d: %s MRR %.4f", epoch + 1, name, mrr(model, groups))
-        training.save_trained(model, Path(args.out))
-        log.info("saved %s", args.out)
+    train(groups, dev, epochs=args.epochs, lr=args.lr, batch=args.batch, layers=args.layers,
+          keep=args.keep, device=args.device, out=Path(args.out))
 
 
 if __name__ == "__main__":
