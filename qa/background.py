@@ -5,7 +5,8 @@ worker threads of the lowest CPU priority (nice 19), each run on that one thread
 busy machine the questions' runs take the cores first and the background work takes what they
 leave; on an idle machine it still uses every core. The Python steps of the work (reading,
 splitting) stay on the calling thread at its own priority: a lowered thread holding the GIL
-would hold up the questions' Python steps while it waits for a core.
+would hold up the questions' Python steps while it waits for a core. The torch encoder
+(``QA_BACKEND=torch``, ``QA_DEVICE=cuda``) runs background work as any other.
 
 On Linux a priority is a thread's own (``setpriority`` on its thread id); elsewhere it would be
 the whole process's, so there threads are left as they are and the work only runs as above.

@@ -40,7 +40,7 @@ class OnnxEncoder:
     Many sentences at once (an ingest) run as one batch per core at a time, each on one thread
     (a second session, made on first use): on two shared cores that outran one batch on two
     threads, which wait for each other at every operator. A few sentences (a question) run on
-    the first session with every core. Background work (``qa.background``, an upload from the
+    the first session, of ``QA_QUESTION_THREADS`` threads. Background work (``qa.background``, an upload from the
     chat) runs every batch that way too, on worker threads of the lowest priority."""
 
     def __init__(self, name: str = DEFAULT_MODEL, *, quantize: bool = True, fused: bool = False):
