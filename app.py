@@ -23,6 +23,10 @@ import uuid
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
+# Gradio's queue otherwise rebuilds a pandas table of its last 10,000 events after every event,
+# for a /monitoring page this app turns off (launch): 1.6 ms of CPU an event with 100 kept, 6.7 ms
+# with 10,000, so a question cost more the longer the server ran (BENCHMARKS.md "Load").
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
 import gradio as gr  # noqa: E402
 
@@ -291,6 +295,9 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
                          "this machine with no login: add --auth USER:PASSWORD (or QA_AUTH_FILE) "
                          "or --read-only (or --i-know-it-is-open to serve it open anyway)")
     blocks = build(read_only=True) if read_only else demo
+    # Up to CONCURRENT questions run at once: each model run on one thread spends less CPU a
+    # question than two threads inside one run (BENCHMARKS.md "Load"); ingests keep QA_THREADS.
+    os.environ.setdefault("QA_QUESTION_THREADS", "1")
     index = default_index()
     index.search("warm up", k=1)  # loads the model now, not on the first question
     if config.batch_questions():
@@ -309,6 +316,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     blocks.queue(default_concurrency_limit=CONCURRENT, status_update_rate=1).launch(
         server_name=host, server_port=port, share=share, max_file_size=f"{config.max_upload_mb()}mb",
         css=CSS, head=render.COPY_SCRIPT, footer_links=[], auth=users or None, auth_message="Newsroom QA: log in",
+        enable_monitoring=False,
         app_kwargs={"middleware": [in_front], "routes": api.routes(), "docs_url": "/api/docs",
                     "openapi_url": "/api/openapi.json",
                     "title": "Newsroom QA"}, prevent_thread_lock=not block)

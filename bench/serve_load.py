@@ -150,7 +150,8 @@ def _idle(stack: str) -> bool:
     """A thread waiting (select, a lock, a queue), not working."""
     leaf = stack.rsplit(";", 1)[-1]
     return any(w in leaf for w in ("select (", "wait (", "_worker (", "acquire", "poll (",
-                                   "run_forever", "accept (", "sleep", "readinto", "recv"))
+                                   "run_forever", "accept (", "sleep", "readinto", "recv",
+                                   "block_thread ("))  # (the main thread, in time.sleep)
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,8 @@ VARIABLES = {  # name -> what it sets (the README table says the same, with defa
     "QA_RERANK": "the cross-encoder stage: 0 off, 1 on at any size, else by size",
     "QA_RERANKER": "which cross-encoder: a sentence-transformers CrossEncoder folder",
     "QA_CACHE": "where ONNX exports are cached",
-    "QA_THREADS": "threads for one ONNX run",
+    "QA_THREADS": "threads for one ONNX run of an ingest",
+    "QA_QUESTION_THREADS": "threads for one question's ONNX run",
     "QA_BATCH_QUESTIONS": "the chat runs questions asked together through the models at once",
     "QA_DEVICE": "where ingests embed: cpu, cuda, auto",
     "QA_HOST": "the address the chat binds to",
@@ -153,10 +154,23 @@ def cache_dir() -> Path:
 
 
 def threads() -> int:
-    """Threads for one ONNX run: ``QA_THREADS``, else every core this process may use."""
-    value = _text("QA_THREADS")
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    """Threads for one ONNX run of an ingest (and ingest batches run side by side):
+    ``QA_THREADS``, else every core this process may use."""
+    return _count("QA_THREADS") or _cores()
+
+
+def question_threads() -> int:
+    """Threads for one ONNX run of a question (its encoding, its re-ranking):
+    ``QA_QUESTION_THREADS``, else ``threads()``."""
+    return _count("QA_QUESTION_THREADS") or threads()
+
+
+def _count(name: str) -> int | None:
+    value = _text(name)
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

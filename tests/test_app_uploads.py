@@ -167,3 +167,23 @@ def test_an_uploaded_sentence_is_bounded_in_length(isolated_home, fake_model, tm
     report = add_files(index, [upload(tmp_path, "long.txt", "Long\nIt said " + "x" * 1_000_000)])
     assert report.added == [] and "sentence 1 is 1,000,008 characters long" in report.message()
     assert "QA_MAX_SENTENCE_CHARS" in report.message()
+
+
+def test_an_upload_embeds_as_background_work_and_questions_do_not(isolated_home, fake_model,
+                                                                  tmp_path, monkeypatch):
+    from qa import background
+
+    index = qa.default.default_index()
+    marked = []
+    encode = fake_model.encode
+
+    def noting(texts, **kwargs):
+        marked.append(background.active())
+        return encode(texts, **kwargs)
+
+    monkeypatch.setattr(fake_model, "encode", noting)
+    report = add_files(index, [upload(tmp_path, "port.txt", "Port\nThe harbour froze over.")])
+    assert report.added == ["upload/port.txt"] and marked == [True]
+    assert index.search("harbour froze", 1)[0].doc_id == "upload/port.txt"
+    assert marked[1:] and not any(marked[1:])  # the question: not background work
+    assert not background.active()

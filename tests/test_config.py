@@ -38,3 +38,13 @@ def test_a_variable_is_read_when_used(monkeypatch):
     assert config.rerank_mode() == "on"
     monkeypatch.setenv("QA_COMMIT_ARTICLES", "7")
     assert config.commit_articles(500) == 7
+
+
+def test_question_threads_are_their_own_setting_and_default_to_an_ingests(monkeypatch):
+    monkeypatch.delenv("QA_QUESTION_THREADS", raising=False)
+    monkeypatch.setenv("QA_THREADS", "3")
+    assert config.threads() == 3 and config.question_threads() == 3
+    monkeypatch.setenv("QA_QUESTION_THREADS", "1")
+    assert config.question_threads() == 1 and config.threads() == 3
+    monkeypatch.setenv("QA_QUESTION_THREADS", "none")  # not a count: the default
+    assert config.question_threads() == 3

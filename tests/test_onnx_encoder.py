@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -63,7 +64,50 @@ def test_batches_run_side_by_side_give_the_vectors_of_one_at_a_time():
     finally:
         encoder.workers = workers
     np.testing.assert_allclose(together, serial, atol=1e-5)
-    assert workers < 2 or encoder._pool is not None  # the side-by-side path ran
+    assert workers < 2 or False in encoder._pools  # the side-by-side path ran
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities: Linux")
+def test_background_work_runs_on_lowest_priority_threads_with_the_same_vectors():
+    from qa import background
+
+    encoder = load_encoder(backend="onnx-int8")
+    texts = [f"{s} ({i} times)" for i in range(20) for s in SENTENCES]  # 120: several batches
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    ran_on: list[int] = []
+    one_thread = encoder._parallel(False)[0]
+    run = one_thread.run
+
+    def watched(*args, **kwargs):  # the real run; which thread's priority it ran at noted
+        ran_on.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return run(*args, **kwargs)
+
+    one_thread.run = watched
+    try:
+        with background.background():
+            lowered = encoder.encode(texts)
+            single = encoder.encode(texts[:3])  # one batch: also on a background thread
+    finally:
+        del one_thread.run
+    assert len(ran_on) == 5 and set(ran_on) == {background.LOWEST}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # the caller's own priority is kept
+    np.testing.assert_allclose(lowered, encoder.encode(texts), atol=1e-5)
+    np.testing.assert_allclose(single, encoder.encode(texts[:3]), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_questions_session_takes_question_threads_and_an_ingests_one_thread_each(monkeypatch):
+    from qa.encoders.onnx import session
+
+    encoder = load_encoder(backend="onnx-int8")
+    monkeypatch.setenv("QA_THREADS", "2")
+    monkeypatch.setenv("QA_QUESTION_THREADS", "1")
+    assert session(encoder.model_file).get_session_options().intra_op_num_threads == 1
+    monkeypatch.setenv("QA_QUESTION_THREADS", "3")
+    assert session(encoder.model_file).get_session_options().intra_op_num_threads == 3
+    side_by_side = encoder._parallel(False)[0]
+    assert side_by_side.get_session_options().intra_op_num_threads == 1
 
 
 @pytest.mark.slow

@@ -200,3 +200,21 @@ def test_loopback_logins_or_read_only_need_no_override(app, home):
     for host in ("0.0.0.0", "10.1.2.3"):
         with pytest.raises(InputError, match="--read-only"):
             app.launch(host, free_port(), block=False)
+
+
+def test_the_served_chat_runs_a_questions_models_on_one_thread(serve, home, monkeypatch):
+    monkeypatch.delenv("QA_QUESTION_THREADS", raising=False)
+    try:
+        base = serve()
+        assert os.environ["QA_QUESTION_THREADS"] == "1"
+    finally:
+        os.environ.pop("QA_QUESTION_THREADS", None)  # set by launch in this process
+    # Gradio's monitoring page (a table of every event, rebuilt after each) is off
+    assert call(base, "sources", [])[0] == 200
+    assert httpx.get(f"{base}/monitoring/summary").status_code == 403
+
+
+def test_the_served_chat_keeps_question_threads_given(serve, home, monkeypatch):
+    monkeypatch.setenv("QA_QUESTION_THREADS", "3")
+    serve()
+    assert os.environ["QA_QUESTION_THREADS"] == "3"

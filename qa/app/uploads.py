@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .. import config
+from ..background import background
 from ..default import home
 from ..errors import InputError, QAError
 from ..hashing import sha256_file
@@ -183,7 +184,8 @@ def add_files(index: Index, files: Iterable[tuple[Path, str]], *,
             return report
         try:  # embedded and committed together, or not at all
             with index.transaction():
-                result = index.add(docs, progress=progress)
+                with background():  # people asking meanwhile come first (qa/background.py)
+                    result = index.add(docs, progress=progress)
                 index.save()
         except QAError as e:  # two articles with one id, a full disk: nothing was added
             for path in new_files:

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import config
+from .. import background, config
 from ..errors import ModelError
 from ..storage.files import sha256_file
 from ..tuning import MAX_SEQ_LENGTH
@@ -40,7 +40,8 @@ class OnnxEncoder:
     Many sentences at once (an ingest) run as one batch per core at a time, each on one thread
     (a second session, made on first use): on two shared cores that outran one batch on two
     threads, which wait for each other at every operator. A few sentences (a question) run on
-    the first session with every core."""
+    the first session, of ``QA_QUESTION_THREADS`` threads. Background work (``qa.background``, an upload from the
+    chat) runs every batch that way too, on worker threads of the lowest priority."""
 
     def __init__(self, name: str = DEFAULT_MODEL, *, quantize: bool = True, fused: bool = False):
         from .sbert import DEFAULT_ALIASES, OFFICIAL_SHA256, default_model_path
@@ -73,7 +74,8 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.workers = config.threads()
-        self._pool = None  # (one-thread session, threads), made for the first large encode
+        self._one_thread = None  # a session of one thread, made for the first large encode
+        self._pools: dict = {}  # background or not -> threads running one batch each
         self._pool_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
@@ -91,22 +93,28 @@ class OnnxEncoder:
             weights = mask[:, :, None].astype(np.float32)
             out[idx] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
-        if len(batches) < 2 or self.workers < 2:
+        lowered = background.active()
+        if not lowered and (len(batches) < 2 or self.workers < 2):
             for idx in batches:
                 run(self._session, idx)
         else:  # ONNX Runtime releases the GIL: one batch per core at a time
-            one_thread, pool = self._parallel()
+            one_thread, pool = self._parallel(lowered)
             list(pool.map(lambda idx: run(one_thread, idx), batches))
         return normalise(out)
 
-    def _parallel(self):
+    def _parallel(self, lowered: bool):
+        """(the one-thread session, the threads that run batches side by side: of the lowest
+        priority for background work)."""
         with self._pool_lock:
-            if self._pool is None:
+            if self._one_thread is None:
+                self._one_thread = session(self.model_file, threads=1)
+            if lowered not in self._pools:
                 from concurrent.futures import ThreadPoolExecutor
 
-                self._pool = (session(self.model_file, threads=1),
-                              ThreadPoolExecutor(self.workers, thread_name_prefix="qa-encode"))
-            return self._pool
+                self._pools[lowered] = (background.executor(self.workers) if lowered else
+                                        ThreadPoolExecutor(self.workers,
+                                                           thread_name_prefix="qa-encode"))
+            return self._one_thread, self._pools[lowered]
 
 
 def pad(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -215,10 +223,12 @@ def _tokenizer(folder: Path, max_length: int):
 
 
 def session(model_file: Path, threads: int | None = None):
+    """An ONNX Runtime session of ``threads`` threads (default: a question's,
+    ``QA_QUESTION_THREADS``)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or config.threads()
+    options.intra_op_num_threads = threads or config.question_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # warnings about unused initialisers are noise to users
