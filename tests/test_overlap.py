@@ -86,3 +86,15 @@ def test_index_add_splits_while_embedding_and_reports_empty_articles():
     assert report.empty == ["blank"] and report.sentences == 150
     hits = again.search("Sentence 7.3 here", k=1)
     assert hits[0].text == "Sentence 7.3 here."
+
+
+def test_a_split_error_is_raised_and_nothing_more_is_embedded():
+    encoder = FakeEncoder()
+
+    def splitting():
+        yield from articles(3)
+        raise ValueError("bad article")
+
+    with pytest.raises(ValueError, match="bad article"):
+        embed_while_split(encoder, splitting(), progress=False, first=1000)
+    assert encoder.encoded == 0

@@ -37,8 +37,10 @@ def embed_while_split(encoder: Encoder, articles: Iterable[Sequence[str]],
                 if done.done():  # the embedding failed: stop splitting, raise its error
                     break
                 pool.put(sentences)
-        finally:
-            pool.close()
+        except BaseException:  # the splitting failed (or was interrupted): embed no more
+            pool.close(abandon=True)
+            raise
+        pool.close()
         parts = done.result()
     if report is not None:
         report(None, None)
@@ -65,9 +67,11 @@ class _Pool:
             if len(self.texts) >= self.first:
                 self.cond.notify()
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
         with self.cond:
             self.closed = True
+            if abandon:
+                self.texts.clear()
             self.cond.notify()
 
     def embed_all(self, encoder: Encoder, report) -> list[tuple[int, np.ndarray]]:
