@@ -6,12 +6,14 @@ the same articles' sentences (split beforehand, not timed), alternating in one p
 rounds each. Prints sentences/s of both, the ratio and the load average before each timed run.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.ingest_ratio [--articles 300]
-        [--rounds 2] [--before] [--fused] [--profile]
+        [--rounds 2] [--before] [--fused] [--serial] [--profile]
 
 ``--before`` adds a third contestant in every round: ``Index.build`` with the encoder as it was
 before issue 17 (QA_BACKEND=onnx-int8, one batch at a time on every core), so before and after
-are measured in the same run; ``--fused`` adds QA_BACKEND=onnx-int8-fused. ``--profile`` runs one more ``Index.build`` under cProfile and
-prints where its time went.
+are measured in the same run; ``--fused`` adds QA_BACKEND=onnx-int8-fused; ``--serial`` adds
+the project's encoder with every article split before embedding starts (as before the overlap of
+qa/encoders/overlap.py). ``--profile`` runs one more ``Index.build`` under cProfile and prints
+where its time went.
 The machine is shared: every figure is a ratio within one run, reported with its load.
 """
 from __future__ import annotations
@@ -54,8 +56,21 @@ def before_encoder():
     return encoder
 
 
-def run(articles: int, rounds: int, before: bool = False, fused: bool = False) -> dict:
-    from qa import Index
+def build(docs, encoder, serial: bool = False):
+    """``Index.build``; ``serial``: every article split before the first is embedded."""
+    from qa import Index, tuning
+
+    kept = tuning.OVERLAP_FIRST
+    if serial:
+        tuning.OVERLAP_FIRST = 1 << 62
+    try:
+        return Index.build(docs, encoder=encoder)
+    finally:
+        tuning.OVERLAP_FIRST = kept
+
+
+def run(articles: int, rounds: int, before: bool = False, fused: bool = False,
+        serial: bool = False) -> dict:
     from qa.encoders import load_encoder
 
     docs = data.bbc_documents()[:articles]
@@ -66,9 +81,11 @@ def run(articles: int, rounds: int, before: bool = False, fused: bool = False) -
         encoders["fused"] = load_encoder(backend="onnx-int8-fused")
     if before:
         encoders["before"] = before_encoder()
+    if serial:
+        encoders["serial"] = encoders["project"]
     plain.encode(texts[:64], batch_size=64)  # warm them up
     for encoder in encoders.values():
-        Index.build(docs[:3], encoder=encoder)
+        build(docs[:3], encoder)
     who_all = ["torch", *encoders]
     rows = []
     for r in range(rounds):
@@ -79,7 +96,7 @@ def run(articles: int, rounds: int, before: bool = False, fused: bool = False) -
             if who == "torch":
                 plain.encode(texts, batch_size=64)
             else:
-                index = Index.build(docs, encoder=encoders[who])
+                index = build(docs, encoders[who], serial=who == "serial")
                 assert len(index) == len(texts), (len(index), len(texts))
             spent = time.perf_counter() - t0
             rows.append({"round": r, "who": who, "seconds": spent, "per_s": len(texts) / spent,
@@ -124,10 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--before", action="store_true", help="also the encoder before issue 17")
     p.add_argument("--fused", action="store_true", help="also QA_BACKEND=onnx-int8-fused")
+    p.add_argument("--serial", action="store_true",
+                   help="also the project's encoder with splitting before embedding")
     p.add_argument("--profile", action="store_true")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    run(args.articles, args.rounds, args.before, args.fused)
+    run(args.articles, args.rounds, args.before, args.fused, args.serial)
     if args.profile:
         profile(args.articles)
     return 0

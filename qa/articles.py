@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Iterator
 
 from .errors import InputError
 from .ingest.speakers import attribute
@@ -36,15 +37,31 @@ def content_hash(doc: Document) -> str:
 
 @dataclass
 class Batch:
-    """The articles of one ``add`` that need embedding (``pending``: article, hash, sentence
-    spans), and those whose metadata alone changed (``relabelled``)."""
+    """The articles of one ``add`` that need embedding: ``waiting`` to be split (article,
+    hash), then ``pending`` (article, hash, sentence spans); and those whose metadata alone
+    changed (``relabelled``)."""
 
+    waiting: list[tuple[Document, str]] = field(default_factory=list)
     pending: list[tuple[Document, str, list[Span]]] = field(default_factory=list)
     relabelled: list[StoredDoc] = field(default_factory=list)
 
+    def split(self, report: AddReport) -> Iterator[list[str]]:
+        """Split the waiting articles one by one, yielding each one's sentences (embedding
+        starts before the last is split); an article without a sentence is noted in
+        ``report`` and skipped."""
+        waiting, self.waiting = self.waiting, []
+        for doc, digest in waiting:
+            spans, _ = split_document(doc.text)
+            if not spans:
+                report.empty.append(doc.id)
+                log.warning("article %r has no sentence to index; skipped", doc.id)
+                continue
+            self.pending.append((doc, digest, spans))
+            yield [doc.text[s.start:s.end] for s in spans]
+
     @cached_property
     def texts(self) -> list[str]:
-        """Every sentence to embed, article after article."""
+        """Every sentence to embed, article after article (once ``split``)."""
         return [doc.text[s.start:s.end] for doc, _, spans in self.pending for s in spans]
 
     def stored(self) -> list[StoredDoc]:
@@ -58,8 +75,8 @@ class Batch:
 
 def new_or_changed(docs: dict[str, Document], known: dict[str, StoredDoc],
                    report: AddReport) -> Batch:
-    """What of ``docs`` needs embedding, given the ``known`` stored articles; the unchanged and
-    the empty ones are noted in ``report``."""
+    """What of ``docs`` needs embedding (``Batch.split`` splits it), given the ``known``
+    stored articles; the unchanged ones are noted in ``report``."""
     batch = Batch()
     for doc in docs.values():
         digest = content_hash(doc)
@@ -69,12 +86,7 @@ def new_or_changed(docs: dict[str, Document], known: dict[str, StoredDoc],
                 batch.relabelled.append(replace(old, document=doc))
             report.unchanged.append(doc.id)
             continue
-        spans, _ = split_document(doc.text)
-        if not spans:
-            report.empty.append(doc.id)
-            log.warning("article %r has no sentence to index; skipped", doc.id)
-            continue
-        batch.pending.append((doc, digest, spans))
+        batch.waiting.append((doc, digest))
     return batch
 
 

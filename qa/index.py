@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
@@ -18,8 +19,8 @@ import numpy as np
 
 from . import articles, commits
 from .articles import AddReport, content_hash  # noqa: F401  (public names)
-from .encoders import (Encoder, ProgressFn, device_name, embed, ingest_encoder, load_encoder,
-                       model_name)
+from .encoders import Encoder, ProgressFn, device_name, ingest_encoder, load_encoder, model_name
+from .encoders.overlap import embed_while_split
 from .errors import IndexFileError, InputError
 from .following import Following
 from .ranking import crossencoder
@@ -191,7 +192,7 @@ class Index(Following):
 
     def _add(self, batch: dict[str, Document], report: AddReport, progress) -> AddReport:
         batch = articles.new_or_changed(batch, self._state.docs, report)
-        vectors = self._encode(batch.texts, progress)
+        vectors = self._encode(batch.split(report), progress)  # split while embedding
         stored = batch.stored()
         with self._lock:
             state = self._state
@@ -296,14 +297,19 @@ class Index(Following):
         return Answer(question=question, hits=result.hits, answered=result.answered)
 
     # ---- internals ----------------------------------------------------------------------
-    def _encode(self, texts: list[str], progress: bool | ProgressFn | None) -> np.ndarray:
-        if not texts:
+    def _encode(self, articles: Iterable[list[str]],
+                progress: bool | ProgressFn | None) -> np.ndarray:
+        """The vectors of every sentence of ``articles`` (each article's sentences, split as
+        they are iterated: the first are embedded while the rest are split)."""
+        articles = iter(articles)
+        first = next(articles, None)
+        if first is None:
             state = self._state
             return np.zeros((0, self._dim(state) if state.docs or self._encoder else 0),
                             np.float32)
         encoder = self._ingest_encoder()
         self._embedded_with = encoder
-        return embed(encoder, texts, progress)
+        return embed_while_split(encoder, chain([first], articles), progress)[1]
 
     def _ingest_encoder(self) -> Encoder:
         """The question encoder, or the same model on a GPU (``QA_DEVICE``; an encoder given to

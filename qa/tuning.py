@@ -130,6 +130,10 @@ MAX_K = 1000  # hits a question may ask for
 MAX_QUESTION_CHARS = 2000  # a longer question is cut (the encoder reads 256 word pieces anyway)
 CONTEXT_SENTENCES = 2  # neighbours on each side in Hit.context
 ENCODE_CHUNK = 256  # sentences embedded at a time when adding
+# An ingest embeds while it splits: the first sentences go to the encoder once this many are
+# split (a smaller first group pads its batches more), the rest as they pile up
+# (qa/encoders/overlap.py).
+OVERLAP_FIRST = 512
 PROGRESS_BAR_MIN = 2000  # sentences to embed before a progress bar is shown on a terminal
 
 # ---- long ingests (qa/ingest/archive.py) -----------------------------------------------------------
