@@ -98,3 +98,25 @@ def test_a_split_error_is_raised_and_nothing_more_is_embedded():
     with pytest.raises(ValueError, match="bad article"):
         embed_while_split(encoder, splitting(), progress=False, first=1000)
     assert encoder.encoded == 0
+
+
+@pytest.mark.parametrize("marked", [False, True])
+def test_the_embedding_thread_keeps_the_callers_background_mark(marked):
+    from qa import background
+
+    seen = []
+
+    class Noting(FakeEncoder):
+        def encode(self, texts, **kwargs):
+            seen.append(background.active())
+            return super().encode(texts, **kwargs)
+
+    def run():
+        return embed_while_split(Noting(), iter(articles(5)), progress=False, first=1)
+
+    if marked:
+        with background.background():
+            run()
+    else:
+        run()
+    assert seen and set(seen) == {marked}

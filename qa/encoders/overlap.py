@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import tuning
+from .. import background, tuning
 from ..tuning import PROGRESS_BAR_MIN
 from . import Encoder, ProgressFn, embed
 
@@ -30,8 +30,16 @@ def embed_while_split(encoder: Encoder, articles: Iterable[Sequence[str]],
     unless given."""
     pool = _Pool(first or tuning.OVERLAP_FIRST)
     report = _progress(progress)
+    marked = background.active()  # an upload's embedding stays background work on this thread
+
+    def embed_all():
+        if not marked:
+            return pool.embed_all(encoder, report)
+        with background.background():
+            return pool.embed_all(encoder, report)
+
     with ThreadPoolExecutor(1, thread_name_prefix="qa-embed") as executor:
-        done = executor.submit(pool.embed_all, encoder, report)
+        done = executor.submit(embed_all)
         try:
             for sentences in articles:
                 if done.done():  # the embedding failed: stop splitting, raise its error
