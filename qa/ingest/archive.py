@@ -80,19 +80,21 @@ def ingest(index: Index, docs: Iterable[Document], *, every: int | None = None,
     since, last = 0, time.monotonic()
     step = max(1, min(BATCH, every))
     stream = iter(docs)
-    while batch := list(islice(stream, step)):
+    batch = list(islice(stream, step))
+    while batch:
         added = index.add(batch)
         report.added += added.added
         report.updated += added.updated
         report.unchanged += added.unchanged
         report.empty += added.empty
         report.sentences += added.sentences
-        since += len(batch)
-        if since >= every or time.monotonic() - last >= seconds:
-            _commit(index, report, replace and not report.commits)
+        since, done = since + len(batch), len(batch)
+        batch = list(islice(stream, step))  # read ahead: the last commit is the one after it
+        if batch and (since >= every or time.monotonic() - last >= seconds):
+            _commit(index, report, replace and not report.commits, last=False)
             since, last = 0, time.monotonic()
         if shown is not None:
-            shown.update(len(batch), added.sentences, report.commits)
+            shown.update(done, added.sentences, report.commits)
     if since or not report.commits:
         _commit(index, report, replace and not report.commits)
     if shown is not None:
@@ -162,8 +164,10 @@ def _in_place(text: str) -> None:
     print("\r\x1b[K" + text, file=sys.stderr, end="", flush=True)
 
 
-def _commit(index: Index, report: IngestReport, replace: bool) -> None:
-    index.save(replace=replace)
+def _commit(index: Index, report: IngestReport, replace: bool, last: bool = True) -> None:
+    # A large index's search graph and ranking data are built once, at the last commit, not
+    # over the whole index again at every commit (Index.save ``derived``)
+    index.save(replace=replace, derived=last)
     report.commits += 1
     log.info("committed: %d articles, %d sentences", len(index.documents), len(index))
 
