@@ -95,6 +95,19 @@ def on_top_of(mine: State, latest: State) -> State:
     return new.derive(changed=dict(mine.changed), backend=backend, lazy=new.lazy)
 
 
+def carry_graph(before: State, latest: State) -> None:
+    """When ``latest`` (just read from the folder) is a commit without a search graph (a long
+    ingest's, before its last) that only appended articles to ``before`` as committed, let it
+    extend ``before``'s graph instead of building one over every row: a reader following a long
+    ingest adds each commit's new rows."""
+    if latest.lazy.search is not None or before.changed or len(before.docs) > len(latest.docs):
+        return
+    hashes = latest.base.hashes
+    if all(hashes.get(i) == h for i, h in before.base.hashes.items()) and \
+            list(latest.docs)[:len(before.docs)] == list(before.docs):
+        _grow(before, latest)
+
+
 def _grow(before: State, after: State) -> None:
     """Give ``after`` (``before`` with articles appended) ``before``'s approximate search graph,
     to be extended by the new rows when first used (``State.search_store``), when it has one;

@@ -163,7 +163,8 @@ def test_a_long_ingest_of_a_large_index_answers_as_one_built_in_one_go(tmp_path,
 
 def test_a_reader_of_a_commit_before_the_last_answers_from_it(tmp_path):
     """A large index's commit without the graph and ranking data (a long ingest's) opens and
-    answers as the same articles built at once: the reader builds what it lacks."""
+    answers as the same articles built at once: the reader builds what it lacks, and at the
+    next such commit extends the graph it built with the new rows."""
     sizes = Sizes(rank_all_max=100, flat_max=40)
     docs = articles("mid", 40)
     index = Index(tmp_path / "mid", encoder=FakeEncoder(), sizes=sizes)
@@ -178,6 +179,16 @@ def test_a_reader_of_a_commit_before_the_last_answers_from_it(tmp_path):
         q = f"{' '.join(docs[i].text.split()[1:4])} mid{i}v0"
         assert _answer(reader, q) == _answer(whole, q)
         assert _answer(reader, q)[0][0] == docs[i].id
+    # the next such commit: the reader adds its new rows to the graph it built
+    graph = reader.state.lazy.search
+    more = articles("mid", 50)[40:]
+    index.add(more)
+    index.save(derived=False)
+    assert reader.refresh() and reader.state.lazy.grow_from is graph
+    for i in range(0, 50, 7):  # (an extended graph is not the graph built at once: the best)
+        q = f"{' '.join((docs + more)[i].text.split()[1:4])} mid{i}v0"
+        assert _answer(reader, q)[0][0] == (docs + more)[i].id
+    assert reader.state.lazy.search.ntotal == len(reader) == len(index)
 
 
 def _answer(index: Index, question: str) -> list[tuple[str, int, float]]:
