@@ -11,6 +11,7 @@ before this change) on the same archive.
     PYTHONPATH=. .venv/bin/python -m bench.ingest_memory --sentences 50000 200000 [--code ../main]
     PYTHONPATH=. .venv/bin/python -m bench.ingest_memory --sentences 100000 --kill-after 20
     PYTHONPATH=. .venv/bin/python -m bench.ingest_memory --sentences 1000000 --code ../main --limit 1800
+    PYTHONPATH=. .venv/bin/python -m bench.ingest_memory --sentences 10000 --real --answers /tmp/a
 
 ``--kill-after S``: SIGKILL the ingest S seconds in, then run it again and print what the second
 run embedded and kept (a crash keeps every commit; the rerun embeds only the rest). ``--limit S``:
@@ -62,11 +63,27 @@ def archive(sentences: int, folder: Path) -> Path:
 
 
 def child(argv: list[str]) -> int:
-    """`qa ingest ARGV` with the stand-in encoder (run in its own process)."""
+    """`qa ingest ARGV` with the stand-in encoder (run in its own process); with ``--real``
+    first, the configured model. ``answers INDEX FILE N``: the best 5 hits of the first N BBC
+    dev questions over INDEX, as JSON in FILE (to compare two checkouts' indexes)."""
     import numpy as np
 
     import qa.encoders
     from qa.cli import main
+
+    if argv[:1] == ["--real"]:
+        return main(argv[1:])
+    if argv[:1] == ["answers"]:
+        from bench.data import bbc_questions
+        from qa import Index
+
+        index_path, out, n = Path(argv[1]), Path(argv[2]), int(argv[3])
+        index = Index.open(index_path)
+        index.rerank = False  # the same ranking at every size (the large path has none)
+        rows = [[q, [[h.doc_id, h.start, round(h.score, 5)] for h in index.search(q, k=5)]]
+                for q in bbc_questions()[:n]]
+        out.write_text(json.dumps(rows, indent=0), encoding="utf-8")
+        return 0
 
     class Stand:
         name, dim, backend = "stand-in-384", DIM, "stand-in"
@@ -87,7 +104,8 @@ def run(code: Path, args: list[str], kill_after: float | None = None,
     """The child's peak RSS (``wait4``), and its RSS sampled every second against the
     sentences committed so far (the index's manifest): where the memory goes, commit by
     commit. Its output goes to files (a pipe left unread would fill in a long run)."""
-    env = dict(os.environ, PYTHONPATH=str(code), QA_COMMIT_SECONDS="1000000")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(code), str(ROOT)]),
+               QA_COMMIT_SECONDS="1000000", HF_HUB_OFFLINE="1")
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, __file__, "child", *args], env=env,
@@ -144,18 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--code", type=Path, default=ROOT, help="checkout whose qa runs the ingest")
     p.add_argument("--kill-after", type=float, help="kill the ingest after S seconds, then rerun")
     p.add_argument("--limit", type=float, help="stop an ingest after S seconds (its peak so far)")
+    p.add_argument("--real", action="store_true", help="embed with the configured model")
+    p.add_argument("--answers", type=Path, help="write the best hits of BBC dev questions over "
+                   "each index to FILE-<sentences>.json (with --real)")
     p.add_argument("--work", type=Path, default=ROOT / "bench" / "cache" / "ingest-memory")
     args = p.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     for n in args.sentences:
         src = archive(n, args.work)
         index = args.work / f"index-{n}"
-        cmd = ["ingest", "--rebuild", "--index", str(index), str(src)]
+        cmd = ["--real"] * args.real + ["ingest", "--rebuild", "--index", str(index), str(src)]
         if args.kill_after is not None:
             first = run(args.code, cmd, args.kill_after, index)
             print(f"{n:,} sentences: killed after {first['seconds']:.1f} s (rc {first['rc']}); "
                   f"last progress: {_last_progress(first['err'])}")
-            cmd = ["ingest", "--index", str(index), str(src)]  # the same ingest, again
+            cmd = ["--real"] * args.real + ["ingest", "--index", str(index), str(src)]
         r = run(args.code, cmd, args.limit, index)
         load = os.getloadavg()
         stopped = f" (stopped at the {args.limit:.0f} s limit)" if r["rc"] == -signal.SIGKILL \
@@ -166,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['out'][-400:]}")
         print(f"  last progress: {_last_progress(r['err'])}")
         print(f"  RSS by sentences committed: {_by_commit(r['by_commit'])}", flush=True)
+        if args.answers and args.real:
+            out = args.answers.with_name(f"{args.answers.name}-{n}.json")
+            a = run(args.code, ["answers", str(index), str(out), "200"])
+            print(f"  answers of 200 BBC dev questions: {out} (rc {a['rc']}) {a['err'][-300:]}")
     return 0
 
 

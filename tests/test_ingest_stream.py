@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
+
+import pytest
 
 from fakes import FakeEncoder
-from qa import Index
+from qa import Document, Index
 from qa.ingest import archive
 from qa.ingest.readers import ReadResult, count_articles, iter_paths, read_paths
 from qa.state import Sizes
@@ -14,6 +17,8 @@ from qa.storage import SEARCH_FILE, folder as store, writing
 from qa.storage.rows import RawRows
 from qa.tuning import INGEST_BATCH
 from test_live_archive import articles, check_index, qa_process, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_progress_line_says_the_rate_and_the_time_left():
@@ -193,3 +198,37 @@ def test_a_reader_of_a_commit_before_the_last_answers_from_it(tmp_path):
 
 def _answer(index: Index, question: str) -> list[tuple[str, int, float]]:
     return [(h.doc_id, h.start, round(h.score, 6)) for h in index.search(question, k=5)]
+
+
+@pytest.mark.slow
+def test_a_long_ingest_with_the_real_model_answers_as_one_built_in_one_go(tmp_path):
+    """The same with the real model, each sentence of the seed article an article, the index
+    large from its 6th: one commit per 2 articles, then the same answers."""
+    from qa.encoders import load_encoder
+    from qa.ingest.readers import read_file
+    from qa.ingest.splitter import split_document
+
+    encoder = load_encoder("all-MiniLM-L6-v2")
+    seed = next((ROOT / "seeds").glob("*.txt"))
+    text = read_file(seed)[0].text
+    sentences = [text[s.start:s.end] for s in split_document(text)[0]]
+    docs = [Document(id=f"s{i:02d}", text=t, title="Galuzin on Tokyo's rhetoric")
+            for i, t in enumerate(sentences)]
+    sizes = Sizes(rank_all_max=5, flat_max=3)
+    index = Index(tmp_path / "streamed", encoder=encoder, sizes=sizes)
+    report = archive.ingest(index, iter(docs), every=2, progress=False)
+    assert len(docs) >= 10 and report.commits == -(-len(docs) // 2) and index.state.large
+    # built in one commit from the same embedding batches (the model's vectors move in the
+    # last digits with what a sentence is batched with: Index.build embeds all at once)
+    whole = Index(tmp_path / "whole", encoder=encoder, sizes=sizes)
+    for lo in range(0, len(docs), 2):
+        whole.add(docs[lo:lo + 2])
+    whole.save()
+    at_once = Index.build(docs, encoder=encoder, sizes=sizes)
+    streamed = Index.open(tmp_path / "streamed", encoder=encoder, sizes=sizes)
+    for q in ("What did Galuzin say?", "Where did Galuzin speak?", "Who is the ambassador to "
+              "Japan?", "What do Japanese officials say about Ukraine?"):
+        assert _answer(streamed, q) == _answer(whole, q)
+        assert _answer(streamed, q)[0][:2] == _answer(at_once, q)[0][:2]
+    hit = streamed.search("Who is Russia's ambassador to Japan?", k=1)[0]
+    assert "Galuzin" in hit.text and "Ambassador" in hit.text
