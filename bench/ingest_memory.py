@@ -126,6 +126,7 @@ def run(code: Path, args: list[str], kill_after: float | None = None,
         out.seek(0)
         err.seek(0)
         return {"seconds": time.perf_counter() - t0, "peak_rss_mb": usage.ru_maxrss / 1024,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
                 "rc": proc.returncode, "out": out.read().strip(), "err": err.read().strip(),
                 "by_commit": by_commit}
 
@@ -182,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         stopped = f" (stopped at the {args.limit:.0f} s limit)" if r["rc"] == -signal.SIGKILL \
             and args.limit else ""
         print(f"{n:,} sentences ({src.stat().st_size / 2**20:.0f} MB archive): peak RSS "
-              f"{r['peak_rss_mb']:.0f} MB, {r['seconds']:.1f} s, rc {r['rc']}{stopped}, load "
+              f"{r['peak_rss_mb']:.0f} MB, {r['seconds']:.1f} s ({r['cpu_s']:.0f} s of CPU), "
+              f"rc {r['rc']}{stopped}, load "
               f"{load[0]:.1f} (15 min: {load[2]:.1f})")
         print(f"  {r['out'][-400:]}")
         print(f"  last progress: {_last_progress(r['err'])}")

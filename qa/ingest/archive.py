@@ -4,7 +4,9 @@
 articles or ``COMMIT_SECONDS`` seconds, whichever comes first, and once at the end. A crash keeps
 every commit made before it; readers (the chat, other processes) see the archive grow; running
 the same ingest again embeds only what is not committed yet (unchanged articles are skipped by
-content hash).
+content hash). Its memory is bounded: a large index's commits before the last leave out the
+search graph and ranking data (built once, by the last commit), and each commit's vectors are
+then read from the folder, not held (``Index.save``).
 
 ``watch`` keeps a folder and an index in step, the way wire feeds land as files: a file added or
 changed is read and committed, a deleted file's articles are removed, a bad file is named and
