@@ -114,12 +114,15 @@ def run(code: Path, args: list[str], kill_after: float | None = None,
         done = threading.Event()
         sampler = threading.Thread(target=_sample, args=(proc.pid, index, by_commit, done))
         sampler.start()
-        if kill_after is not None:
-            try:
-                proc.wait(kill_after)
-            except subprocess.TimeoutExpired:
+        deadline = None if kill_after is None else time.monotonic() + kill_after
+        while True:  # (not proc.wait: it would reap the child before wait4 reads its usage)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
                 proc.send_signal(signal.SIGKILL)
-        _, status, usage = os.wait4(proc.pid, 0)
+                deadline = None
+            time.sleep(0.2)
         done.set()
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
