@@ -17,10 +17,12 @@ def added(state: State, stored: list[StoredDoc], vectors: np.ndarray,
           relabelled: list[StoredDoc], backend: str | None) -> tuple[State, list[str]]:
     """``state`` with ``stored`` articles added or replacing those of the same id (a replaced
     article moves to the end) and ``relabelled`` ones' metadata changed; the ids that were
-    replaced. A large index's search graph is extended when every article is new."""
+    replaced. A large index's search graph is extended (when first used) when every article
+    is new."""
     if not stored and not relabelled:
         return state, []
-    lazy = _Lazy(search=state.lazy.search) if not stored else _Lazy()
+    lazy = _Lazy(search=state.lazy.search, grow_from=state.lazy.grow_from) if not stored \
+        else _Lazy()
     new = state.derive(backend=backend, lazy=lazy,
                        opened=state.opened if not stored else None)
     for d in relabelled:
@@ -37,7 +39,7 @@ def added(state: State, stored: list[StoredDoc], vectors: np.ndarray,
         new.changed[doc_id] = d.hash
         row += d.size
     if stored and not updated:
-        _extend_search(state, new, vectors)
+        _grow(state, new)
     return new, updated
 
 
@@ -81,9 +83,8 @@ def on_top_of(mine: State, latest: State) -> State:
                 new.vectors[doc_id] = mine.vectors[doc_id]
         # only new articles: a large index's search graph is extended, not built again
         appended = [i for i, h in mine.changed.items() if h is not None and i not in latest.docs]
-        if len(appended) == len(mine.changed) and latest.lazy.search is not None:
-            _extend_search(latest, new, np.concatenate(
-                [np.asarray(mine.vectors[i]) for i in appended]))
+        if len(appended) == len(mine.changed):
+            _grow(latest, new)
     for key, value in mine.extra.items():  # settings this process changed
         if mine.base.extra.get(key) != value:
             new.extra[key] = value
@@ -94,12 +95,23 @@ def on_top_of(mine: State, latest: State) -> State:
     return new.derive(changed=dict(mine.changed), backend=backend, lazy=new.lazy)
 
 
-def _extend_search(before: State, after: State, vectors: np.ndarray) -> None:
-    """Give ``after`` (``before`` with articles appended) ``before``'s approximate search graph
-    with the new ``vectors`` added to a copy of it, when it has one; an exact store is cheap to
-    build again."""
-    store = before.lazy.search
-    if store is None or store.kind == "flat" or not len(vectors):
+def carry_graph(before: State, latest: State) -> None:
+    """When ``latest`` (just read from the folder) is a commit without a search graph (a long
+    ingest's, before its last) that only appended articles to ``before`` as committed, let it
+    extend ``before``'s graph instead of building one over every row: a reader following a long
+    ingest adds each commit's new rows."""
+    if latest.lazy.search is not None or before.changed or len(before.docs) > len(latest.docs):
         return
-    dim = int(vectors.shape[1])
-    after.lazy.search = store.extended(vectors, after.rows(dim))
+    hashes = latest.base.hashes
+    if all(hashes.get(i) == h for i, h in before.base.hashes.items()) and \
+            list(latest.docs)[:len(before.docs)] == list(before.docs):
+        _grow(before, latest)
+
+
+def _grow(before: State, after: State) -> None:
+    """Give ``after`` (``before`` with articles appended) ``before``'s approximate search graph,
+    to be extended by the new rows when first used (``State.search_store``), when it has one;
+    an exact store is cheap to build again (and may have to become a graph)."""
+    base = before.lazy.search if before.lazy.search is not None else before.lazy.grow_from
+    if base is not None and base.kind != "flat":
+        after.lazy.grow_from = base

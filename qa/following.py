@@ -34,7 +34,9 @@ class Following:
             newest = folder.current_generation(self.path)
             if newest is None or newest == self._state.base.generation:
                 return False
-            fresh = commits.on_top_of(self._state, self._open_latest(self.path))
+            latest = self._open_latest(self.path)
+            commits.carry_graph(self._state, latest)
+            fresh = commits.on_top_of(self._state, latest)
             fresh.prepared(self._dim(fresh))  # ready to answer before it is swapped in
             with self._lock:
                 self._state = fresh

@@ -211,7 +211,8 @@ class Index(Following):
             self._state, gone = commits.removed(self._state, doc_ids)
         return gone
 
-    def save(self, path: str | Path | None = None, *, replace: bool = False) -> Path:
+    def save(self, path: str | Path | None = None, *, replace: bool = False,
+             derived: bool = True) -> Path:
         """Commit to ``path`` (default: where it was opened or built), atomically.
 
         Saving to the index's own folder is a commit: under the folder's lock, this process's
@@ -221,7 +222,12 @@ class Index(Following):
         version wins and the log says so. Afterwards this index holds the committed state.
         ``replace=True`` writes this index as the whole folder instead (``qa ingest
         --rebuild``); saving to another folder writes a copy. If the save fails, nothing
-        changes, on disk or in memory."""
+        changes, on disk or in memory.
+
+        ``derived=False`` leaves a large index's search graph and ranking data out of this
+        commit: a long ingest's commits before its last, which would otherwise build them over
+        the whole index again each time (a reader of such a commit builds them itself, once).
+        After a large index's commit its vectors are read from the folder, not held in memory."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise InputError("this index lives in memory; give save() a folder")
@@ -232,10 +238,14 @@ class Index(Following):
                 newest = folder.current_generation(target)
                 if newest is not None and newest != view.base.generation:
                     view = commits.on_top_of(view, self._open_latest(target))
-            generation = folder.write(target, view.snapshot(self.model, self._dim(view)))
+            generation = folder.write(target, view.snapshot(self.model, self._dim(view),
+                                                            derived))
             if own:
+                view = commits.committed(view, generation, target)
+                if view.large:
+                    view = view.on_disk(target / generation, self._dim(view))
                 with self._lock:
-                    self._state = commits.committed(view, generation, target)
+                    self._state = view
         return target
 
     @contextmanager

@@ -186,10 +186,11 @@ class MilvusIndex(Index):
                                  dict(read.meta.extra)), sizes=self.sizes)
 
     # ---- committing -----------------------------------------------------------------------------
-    def save(self, path=None, *, replace: bool = False):
+    def save(self, path=None, *, replace: bool = False, derived: bool = True):
         """Commit this process's changes to the engine. Articles other processes committed
         meanwhile stay (each article is written on its own); ``replace=True`` empties the
-        collections first (``qa ingest --rebuild``)."""
+        collections first (``qa ingest --rebuild``). ``derived``: ignored (the engine keeps
+        its own search structures)."""
         if path is not None and str(path) not in (self.location.text, str(self.location)):
             raise InputError(f"this index lives in {self.location}; it saves there only (build "
                              "another with `qa ingest --index LOCATION PATH...`)")

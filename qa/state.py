@@ -19,7 +19,7 @@ import numpy as np
 
 from .ranking.corpusdata import CorpusData
 from .ranking.sources import AllRows, GraphCandidates, RowMap, RowSource
-from .storage.rows import RowBlocks
+from .storage.rows import RawRows, RowBlocks
 from .storage.stored import Snapshot, StoredDoc
 from .storage.vectors import VectorStore, choose_kind
 from . import tuning
@@ -76,9 +76,12 @@ class _Lazy:
     """What a state builds on first use and keeps: it belongs to one state only, so it is never
     out of date."""
 
-    def __init__(self, search: VectorStore | None = None):
+    def __init__(self, search: VectorStore | None = None, grow_from: VectorStore | None = None):
         self.lock = threading.RLock()
         self.search = search
+        # an earlier state's graph over this state's first rows: ``search`` is that graph with
+        # the rest added, on first use (not a copy of the graph at every ``add`` of an ingest)
+        self.grow_from = grow_from
         self.corpus: CorpusData | None = None
         self.prepared: Prepared | None = None
 
@@ -158,6 +161,10 @@ class State:
         """The vector store over every sentence (exact or approximate by size); its re-scoring
         reads the vectors where they are (on disk for a large index)."""
         with self.lazy.lock:
+            base = self.lazy.grow_from
+            if self.lazy.search is None and base is not None:
+                rows = self.rows(dim)
+                self.lazy.search = base.extended(rows, rows, start=base.ntotal)
             if self.lazy.search is None:
                 kind = choose_kind(len(self), self.sizes.flat_max)
                 rows = self.matrix(dim) if kind == "flat" else self.rows(dim)  # (a graph: no copy)
@@ -202,10 +209,33 @@ class State:
                 self.lazy.prepared = Prepared(rowmap, source)
             return self.lazy.prepared
 
-    def snapshot(self, model: str, dim: int) -> Snapshot:
-        """What a save writes: a large index's search graph and ranking data too."""
+    def snapshot(self, model: str, dim: int, derived: bool = True) -> Snapshot:
+        """What a save writes: a large index's search graph and ranking data too, unless
+        ``derived`` is False (a long ingest's commits before its last: see ``Index.save``)."""
         vectors = self.rows(dim)
+        derived = derived and self.large
         return Snapshot(model=model, dim=self.dim(dim), docs=list(self.docs.values()),
                         vectors=vectors, extra=dict(self.extra), backend=self.backend,
-                        search=self.search_store(dim) if self.large else None,
-                        side=self.corpus(dim).to_files() if self.large else {})
+                        search=self.search_store(dim) if derived else None,
+                        side=self.corpus(dim).to_files() if derived else {})
+
+    def on_disk(self, gen_dir: Path, dim: int) -> "State":
+        """This (large) state as just written to the generation folder ``gen_dir``: its vectors
+        read from there (``RawRows``) instead of held in memory, as ``from_snapshot`` opens
+        them, so a long ingest holds each batch's vectors only until its commit. What was built
+        on first use is kept, its float rows read from disk too."""
+        n, width = len(self), self.dim(dim)
+        rows = RawRows(gen_dir / "vectors.f32", (n, width), "<f4",
+                       checksums=np.fromfile(gen_dir / "vectors.sum", "<u8"))
+        vectors, row = {}, 0
+        for doc_id, d in self.docs.items():
+            vectors[doc_id] = rows.view(row, d.size)
+            row += d.size
+        lazy = _Lazy(*(VectorStore(s.index, s.kind, rows if s.kind != "flat" else None)
+                       if s is not None else None
+                       for s in (self.lazy.search, self.lazy.grow_from)))
+        lazy.corpus = self.lazy.corpus
+        ids = tuple(self.docs)
+        corpus = self.opened.corpus if self.opened is not None and self.opened.ids == ids \
+            else None
+        return replace(self, vectors=vectors, opened=Opened(ids, rows, corpus), lazy=lazy)

@@ -4,7 +4,9 @@
 articles or ``COMMIT_SECONDS`` seconds, whichever comes first, and once at the end. A crash keeps
 every commit made before it; readers (the chat, other processes) see the archive grow; running
 the same ingest again embeds only what is not committed yet (unchanged articles are skipped by
-content hash).
+content hash). Its memory is bounded: a large index's commits before the last leave out the
+search graph and ranking data (built once, by the last commit), and each commit's vectors are
+then read from the folder, not held (``Index.save``).
 
 ``watch`` keeps a folder and an index in step, the way wire feeds land as files: a file added or
 changed is read and committed, a deleted file's articles are removed, a bad file is named and
@@ -80,19 +82,21 @@ def ingest(index: Index, docs: Iterable[Document], *, every: int | None = None,
     since, last = 0, time.monotonic()
     step = max(1, min(BATCH, every))
     stream = iter(docs)
-    while batch := list(islice(stream, step)):
+    batch = list(islice(stream, step))
+    while batch:
         added = index.add(batch)
         report.added += added.added
         report.updated += added.updated
         report.unchanged += added.unchanged
         report.empty += added.empty
         report.sentences += added.sentences
-        since += len(batch)
-        if since >= every or time.monotonic() - last >= seconds:
-            _commit(index, report, replace and not report.commits)
+        since, done = since + len(batch), len(batch)
+        batch = list(islice(stream, step))  # read ahead: the last commit is the one after it
+        if batch and (since >= every or time.monotonic() - last >= seconds):
+            _commit(index, report, replace and not report.commits, last=False)
             since, last = 0, time.monotonic()
         if shown is not None:
-            shown.update(len(batch), added.sentences, report.commits)
+            shown.update(done, added.sentences, report.commits)
     if since or not report.commits:
         _commit(index, report, replace and not report.commits)
     if shown is not None:
@@ -162,8 +166,10 @@ def _in_place(text: str) -> None:
     print("\r\x1b[K" + text, file=sys.stderr, end="", flush=True)
 
 
-def _commit(index: Index, report: IngestReport, replace: bool) -> None:
-    index.save(replace=replace)
+def _commit(index: Index, report: IngestReport, replace: bool, last: bool = True) -> None:
+    # A large index's search graph and ranking data are built once, at the last commit, not
+    # over the whole index again at every commit (Index.save ``derived``)
+    index.save(replace=replace, derived=last)
     report.commits += 1
     log.info("committed: %d articles, %d sentences", len(index.documents), len(index))
 

@@ -77,28 +77,36 @@ class CorpusData:
             norms = np.linalg.norm(centroids, axis=1, keepdims=True)
             norms[norms == 0] = 1.0
             centroids /= norms
-        texts = [(d.document.title or "", d.document.text, d.bounds) for d in docs]
-        sentences = [text[s:e] for _, text, bounds in texts for s, e in bounds.tolist()]
-        flags = np.array([bool(NUMBER.search(t)) * HAS_NUMBER + bool(NAME.search(t)) * HAS_NAME
-                          for t in sentences], np.uint8)
-        articles = BM25([terms(title) + terms(text) for title, text, _ in texts])
-        titles = BM25([terms(title) for title, _, _ in texts])
+        # One pass over the sentences (read one at a time, never all held as strings): their
+        # flags, and for postings one vocabulary for both collections, its terms in order of
+        # first use in the sentences, then the articles, then the titles: the order stored
+        # indexes have (a question's terms are summed in it, so it fixes the scores to the
+        # last bit).
+        flags = bytearray(sum(d.size for d in docs))
+        vocab: dict[str, int] = {}
+        row = 0
+        for d in docs:
+            text = d.document.text
+            for s, e in d.bounds.tolist():
+                t = text[s:e]
+                flags[row] = bool(NUMBER.search(t)) * HAS_NUMBER + bool(NAME.search(t)) * HAS_NAME
+                row += 1
+                if postings:
+                    for term in terms(t):
+                        vocab.setdefault(term, len(vocab))
+        flags = np.frombuffer(flags, np.uint8).copy()
+        articles = BM25(terms(d.document.title or "") + terms(d.document.text) for d in docs)
+        titles = BM25(terms(d.document.title or "") for d in docs)
         if postings:
-            # One vocabulary for both, its terms in order of first use in the sentences, then
-            # the articles, then the titles: the order stored indexes have (a question's terms
-            # are summed in it, so it fixes the scores to the last bit).
-            vocab: dict[str, int] = {}
-            for t in sentences:
-                for term in terms(t):
-                    vocab.setdefault(term, len(vocab))
             for b in (articles, titles):
                 for term in b.vocab:
                     vocab.setdefault(term, len(vocab))
             articles, titles = Postings.from_bm25(articles, vocab), Postings.from_bm25(titles, vocab)
         return cls(centroids, articles, titles, flags)
 
-    def to_files(self) -> dict[str, bytes]:
-        """The files a large index stores (built with ``postings=True``)."""
+    def to_files(self) -> dict[str, bytes | tuple]:
+        """The files a large index stores (built with ``postings=True``): each its bytes, or
+        its parts in order (the postings' arrays as they are, not copied into one)."""
         postings = {"articles": self.articles, "titles": self.titles}
         vocab = self.articles.vocab
         lexicon = {"terms": sorted(vocab, key=vocab.get), "collections": {
@@ -108,8 +116,8 @@ class CorpusData:
                  FLAGS: np.ascontiguousarray(self.flags, np.uint8).tobytes(),
                  LEXICON: json.dumps(lexicon, ensure_ascii=False).encode("utf-8")}
         for name, p in postings.items():
-            files[f"rank.{name}.postings"] = b"".join(
-                np.ascontiguousarray(a, dt).tobytes() for a, dt in (
+            files[f"rank.{name}.postings"] = tuple(
+                memoryview(np.ascontiguousarray(a, dt)).cast("B") for a, dt in (
                     (p.indptr, "<i8"), (p.idf, "<f4"), (p.indices, "<i4"), (p.weights, "<f4")))
         return files
 

@@ -10,7 +10,7 @@ questions.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -43,32 +43,39 @@ def terms(text: str) -> list[str]:
 
 
 class BM25:
-    """BM25 weights of a collection of texts, as a (terms x texts) sparse matrix."""
+    """BM25 weights of a collection of texts, as a (terms x texts) sparse matrix.
 
-    def __init__(self, texts: Sequence[Sequence[str]], vocab: dict[str, int] | None = None):
+    ``texts``: each text's terms, a sequence or a stream (read once: a million sentences'
+    articles are never held as term lists at once); each text's term counts are kept as small
+    arrays, not Python ints."""
+
+    def __init__(self, texts: Iterable[Sequence[str]], vocab: dict[str, int] | None = None):
         from scipy import sparse
 
         self.vocab = vocab if vocab is not None else {}
-        rows, cols, counts = [], [], []
-        lengths = np.zeros(len(texts), np.float32)
-        for j, toks in enumerate(texts):
-            lengths[j] = len(toks)
+        row_parts, count_parts, sizes, length_list = [], [], [], []
+        for toks in texts:
+            length_list.append(len(toks))
             tf: dict[int, int] = {}
             for t in toks:
                 i = self._id(t)
                 tf[i] = tf.get(i, 0) + 1
-            rows.extend(tf)
-            cols.extend([j] * len(tf))
-            counts.extend(tf.values())
-        n = max(len(texts), 1)
-        counts = np.asarray(counts, np.float32)
-        cols_a = np.asarray(cols, np.int64)
-        avg = float(lengths.mean()) if len(texts) and lengths.mean() > 0 else 1.0
+            row_parts.append(np.fromiter(tf, np.int64, len(tf)))
+            count_parts.append(np.fromiter(tf.values(), np.float32, len(tf)))
+            sizes.append(len(tf))
+        lengths = np.array(length_list, np.float32)
+        n_texts = len(lengths)
+        n = max(n_texts, 1)
+        rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
+        counts = np.concatenate(count_parts) if count_parts else np.zeros(0, np.float32)
+        del row_parts, count_parts
+        cols_a = np.repeat(np.arange(n_texts, dtype=np.int64), sizes)
+        avg = float(lengths.mean()) if n_texts and lengths.mean() > 0 else 1.0
         norm = K1 * (1 - B + B * lengths[cols_a] / avg) if len(cols_a) else counts
         weights = counts * (K1 + 1) / (counts + norm)
-        self.matrix = sparse.csr_matrix((weights, (np.asarray(rows, np.int64), cols_a)),
-                                        shape=(len(self.vocab), len(texts)), dtype=np.float32)
-        df = np.bincount(np.asarray(rows, np.int64), minlength=len(self.vocab)).astype(np.float32)
+        self.matrix = sparse.csr_matrix((weights, (rows, cols_a)),
+                                        shape=(len(self.vocab), n_texts), dtype=np.float32)
+        df = np.bincount(rows, minlength=len(self.vocab)).astype(np.float32)
         self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
     def _id(self, term: str) -> int:

@@ -42,11 +42,12 @@ def write_durably(p: Path, data: bytes) -> str:
 
 
 def write_lines(p: Path, lines) -> str:
-    """Write ``lines`` (str or bytes) to ``p``, hashing them as written, and fsync; the sha256."""
+    """Write ``lines`` (str, or bytes-like) to ``p``, hashing them as written, and fsync; the
+    sha256."""
     h = hashlib.sha256()
     with open(p, "wb") as fh:
         for line in lines:
-            data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+            data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
             h.update(data)
             fh.write(data)
         fsync(fh)

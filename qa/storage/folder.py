@@ -14,7 +14,9 @@
                                 rows (qa/storage/vectors.py), so opening does not rebuild it
       g000007/rank.*            large indexes only: what ranking needs about the whole corpus
                                 (article centroids, BM25 postings), written at ingest so the
-                                first question does not compute it (qa/ranking/corpusdata.py)
+                                first question does not compute it (qa/ranking/corpusdata.py).
+                                A long ingest's commits before its last hold neither of these
+                                two (``Index.save(derived=False)``): a reader computes them
       .lock                held (flock) by a commit, so commits to one folder take turns
 
 Several processes share one folder. A save is a commit (``qa.Index.save``): under the lock it

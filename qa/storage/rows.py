@@ -47,6 +47,30 @@ class RawRows:
         view.row0 = self.row0 + start
         return view
 
+    @property
+    def fd(self) -> int:
+        """The open file's descriptor (valid while this view lives)."""
+        return self._owner.fd
+
+    @property
+    def width(self) -> int:
+        """Bytes a row."""
+        return self._width
+
+    def followed_by(self, other) -> "RawRows | None":
+        """One view of this one's rows and then ``other``'s, when ``other`` is the next rows
+        of the same file; else None."""
+        if not isinstance(other, RawRows) or other._owner is not self._owner or \
+                other.offset != self.offset + len(self) * self._width or \
+                other.row0 != self.row0 + len(self):
+            return None
+        return self.view(0, len(self) + len(other))
+
+    def chunks(self, size: int = 8192):
+        """The rows in order, a bounded number at a time."""
+        for lo in range(0, len(self), size):
+            yield self.read(lo, lo + size)
+
     def __len__(self) -> int:
         return self.shape[0]
 
@@ -157,7 +181,16 @@ class RowBlocks:
     the vectors of an index whose older articles stay on disk and newer ones are in memory."""
 
     def __init__(self, blocks: list, dim: int):
-        self.blocks = [b for b in blocks if len(b)]
+        self.blocks = []
+        for b in blocks:  # an ingest's committed articles are views of one file: one block
+            if not len(b):
+                continue
+            joined = self.blocks[-1].followed_by(b) if self.blocks and \
+                isinstance(self.blocks[-1], RawRows) else None
+            if joined is not None:
+                self.blocks[-1] = joined
+            else:
+                self.blocks.append(b)
         self.dim = dim
         self.starts = np.cumsum([0] + [len(b) for b in self.blocks])
         self.shape = (int(self.starts[-1]), dim)

@@ -48,6 +48,6 @@ class Snapshot:
     backend: str | None = None  # the encoder backend that embedded the vectors, when known
     generation: str | None = None  # the generation folder it was read from (None: not saved)
     side: dict[str, Any] = field(default_factory=dict)  # more generation files: name -> bytes
-    # when saving; name -> Path (checksum verified) when loaded
+    # (or its parts in order) when saving; name -> Path (checksum verified) when loaded
 
 

@@ -33,6 +33,7 @@ from .files import last_line
 log = logging.getLogger(__name__)
 
 SEED = 1234
+CHUNK = 8192  # rows added to a graph at a time
 QUANTIZERS = {"hnsw-sq4": "QT_4bit", "hnsw-sq8": "QT_8bit"}
 
 
@@ -98,24 +99,20 @@ class VectorStore:
                                  "rebuild the index with `qa ingest --rebuild`") from None
         return cls(index, _kind_of(index), exact)
 
-    def to_bytes(self) -> bytes:
-        import faiss
-
-        return faiss.serialize_index(self.index).tobytes()
-
     def save(self, path: Path) -> None:
         import faiss
 
         faiss.write_index(self.index, str(path))
 
-    def extended(self, vectors: np.ndarray, exact: np.ndarray | None = None) -> "VectorStore":
-        """A copy with ``vectors`` appended as the next rows (this store is left as it is, so
-        searches running on it are not disturbed)."""
+    def extended(self, vectors, exact=None, *, start: int = 0) -> "VectorStore":
+        """A copy with ``vectors[start:]`` appended as the next rows, added a bounded number at
+        a time (an array, or rows read from disk); this store is left as it is, so searches
+        running on it are not disturbed."""
         import faiss
 
         index = faiss.clone_index(self.index)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        for lo in range(start, len(vectors), CHUNK):
+            index.add(np.ascontiguousarray(vectors[lo:lo + CHUNK], dtype=np.float32))
         return VectorStore(index, self.kind, exact if exact is not None else self.exact)
 
     # ---- use ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ streamed to disk and hashed as written, then the manifest replaced atomically; c
 folder take turns under its lock."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..errors import IndexFileError
 from . import FORMAT_VERSION, LOCK, MANIFEST, SEARCH_FILE
-from .files import fsync, fsync_path, locked_file, write_durably, write_lines
+from .files import fsync, fsync_path, locked_file, sha256_file, write_durably, write_lines
 from .stored import Snapshot, StoredDoc
 
 ROWS = 8192  # vector rows written at a time
@@ -61,11 +62,12 @@ def _save(path: Path, snap: Snapshot) -> str:
             "spans.i64": write_lines(tmp / "spans.i64", (
                 np.ascontiguousarray(d.bounds, "<i8").tobytes() for d in snap.docs)),
             **_write_rows(tmp / "vectors.f32", tmp / "vectors.sum", snap.vectors, snap.dim)}
-        extra_files = dict(snap.side)
-        if snap.search is not None:
-            extra_files[SEARCH_FILE] = snap.search.to_bytes()
-        for name, data in extra_files.items():
-            digests[name] = write_durably(tmp / name, data)
+        for name, data in snap.side.items():  # bytes, or parts of the file in order
+            digests[name] = write_lines(tmp / name, [data] if isinstance(data, bytes) else data)
+        if snap.search is not None:  # FAISS writes it to the file: no copy of it in memory
+            snap.search.save(tmp / SEARCH_FILE)
+            fsync_path(tmp / SEARCH_FILE)
+            digests[SEARCH_FILE] = sha256_file(tmp / SEARCH_FILE)
         os.replace(tmp, path / gen)
         fsync_path(path)
         manifest = {
@@ -119,22 +121,71 @@ def _remove_old_generations(path: Path, keep: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+# Vectors files this process wrote: (device, inode) -> (rows, sha256 of the file, of its sums),
+# so that the next commit copies such a file as its first rows and hashes only what follows
+_WRITTEN: dict[tuple[int, int], tuple[int, Any, Any]] = {}
+
+
 def _write_rows(p: Path, sums_file: Path, vectors, dim: int) -> dict[str, str]:
     """The vector rows as raw little-endian float32, a bounded number at a time, and their
-    checksums; the two files' sha256."""
+    checksums; the two files' sha256. When the rows start with a whole vectors file this
+    process wrote (a long ingest's last commit, read from disk), that file is copied by the
+    kernel and its hashes taken up where they ended: each commit of a long ingest writes its
+    new rows, not every row again."""
     from .rows import row_sums
 
-    h, hs = hashlib.sha256(), hashlib.sha256()
-    with open(p, "wb") as fh, open(sums_file, "wb") as fs:
-        for lo in range(0, len(vectors), ROWS):
+    with open(p, "wb", buffering=0) as fh, open(sums_file, "wb") as fs:
+        start, h, hs = _copy_written(vectors, fh, fs)
+        for lo in range(start, len(vectors), ROWS):
             data = np.ascontiguousarray(vectors[lo:lo + ROWS], "<f4")
             if data.ndim != 2 or data.shape[1] != dim:
                 raise ValueError(f"vector rows of shape {data.shape}, expected (*, {dim})")
             sums = row_sums(data).astype("<u8").tobytes()
             h.update(data.data)
-            fh.write(data.data)
+            _write_all(fh, data.data)
             hs.update(sums)
             fs.write(sums)
         fsync(fh)
         fsync(fs)
+        st = os.fstat(fh.fileno())
+    while len(_WRITTEN) >= 4:  # the newest few: only a file still current is copied
+        del _WRITTEN[next(iter(_WRITTEN))]
+    _WRITTEN[(st.st_dev, st.st_ino)] = (len(vectors), h.copy(), hs.copy())
     return {p.name: h.hexdigest(), sums_file.name: hs.hexdigest()}
+
+
+def _write_all(fh, data) -> None:
+    """Write all of ``data`` to an unbuffered file (a raw write may take only part)."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[fh.write(view):]
+
+
+def _copy_written(vectors, fh, fs) -> tuple[int, Any, Any]:
+    """Copy the first rows of ``vectors`` into ``fh``/``fs`` when they are a whole vectors file
+    this process wrote; the rows copied and the hashes so far (0 and new hashes otherwise)."""
+    from .rows import RawRows, RowBlocks
+
+    first = vectors.blocks[0] if isinstance(vectors, RowBlocks) and vectors.blocks else vectors
+    if not isinstance(first, RawRows) or first.row0 or first.offset or first.checksums is None:
+        return 0, hashlib.sha256(), hashlib.sha256()
+    st = os.fstat(first.fd)
+    known = _WRITTEN.get((st.st_dev, st.st_ino))
+    size = len(first) * first.width
+    if known is None or known[0] != len(first) or st.st_size != size:
+        return 0, hashlib.sha256(), hashlib.sha256()
+    at = 0
+    try:
+        while at < size:
+            n = os.copy_file_range(first.fd, fh.fileno(), size - at, at)
+            if not n:
+                raise OSError(errno.EIO, f"{first.path} ended early")
+            at += n
+    except OSError as e:
+        if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        fh.seek(0)  # no kernel copy here: every row is written as usual
+        fh.truncate()
+        return 0, hashlib.sha256(), hashlib.sha256()
+    fs.write(np.ascontiguousarray(first.checksums[:len(first)], "<u8").tobytes())
+    return len(first), known[1].copy(), known[2].copy()
