@@ -98,6 +98,20 @@ def keys_of(r: dict) -> list[str]:
     return r["keys"]
 
 
+def best_distinct(r: dict, s: np.ndarray, depth: int) -> list[int]:
+    """The pool's best ``depth`` rows by ``s``, a sentence's copies (same text) only once."""
+    seen, order = set(), []
+    keys = keys_of(r)
+    for i in np.argsort(-s, kind="stable"):
+        if keys[i] in seen:
+            continue
+        seen.add(keys[i])
+        order.append(int(i))
+        if len(order) == depth:
+            break
+    return order
+
+
 def replay(r: dict, p: Params, ce: CrossEncoder | None):
     """One question through the ranker's steps after the features: (rows of the pool best first,
     the question's abstention signals)."""
@@ -115,15 +129,7 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
     ev = F @ np.array([p.evidence.get(f, 0.0) for f in FEATURES], np.float32)
     k = max(K, r["n_gold"])
     depth = max(k, p.kind_depth, p.rerank_depth)
-    seen, order = set(), []
-    keys = keys_of(r)
-    for i in np.argsort(-s, kind="stable"):
-        if keys[i] in seen:
-            continue
-        seen.add(keys[i])
-        order.append(int(i))
-        if len(order) == depth:
-            break
+    order = best_distinct(r, s, depth)
     score = {i: float(s[i]) / scale for i in order}
     evid = {i: float(ev[i]) for i in order}
     first = order[0]

@@ -48,7 +48,7 @@ log = logging.getLogger("rerank_folds")
 
 def export() -> int:
     from bench import data
-    from bench.cv import SETS, folds, keys_of, shipped
+    from bench.cv import SETS, best_distinct, folds, shipped
     from bench.cvdata import FEATURES, load, small_questions
 
     every = load()
@@ -64,13 +64,7 @@ def export() -> int:
         if r["set"] not in SETS:
             continue
         s = np.asarray(r["F"], np.float32) @ w
-        keys, seen, top = keys_of(r), set(), []
-        for i in np.argsort(-s, kind="stable"):
-            if keys[i] not in seen:
-                seen.add(keys[i])
-                top.append(int(i))
-            if len(top) == DEPTH:
-                break
+        top = best_distinct(r, s, DEPTH)
         pools.append({"set": r["set"], "id": r["id"], "q": r["q"], "type": r["type"],
                       "fold": int(k), "texts": [r["texts"][i] for i in top],
                       "labels": [int(any(r["which"][i])) for i in top],
