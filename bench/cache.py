@@ -25,7 +25,10 @@ class CachedEncoder:
         # Backends of one model differ slightly (int8): each keeps its own vectors.
         backend = getattr(inner, "backend", "torch")
         self.backend = backend
-        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{self.name}-{backend}")
+        # ... and so does each ONNX export recipe (its file name carries the recipe's version)
+        self.graph = Path(getattr(inner, "model_file", "")).stem
+        tag = f"{self.name}-{backend}" + (f"-{self.graph}" if self.graph else "")
+        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag)
         self.path = Path(folder) / f"{slug}.npz"
         self._index: dict[bytes, int] = {}
         self._vectors: list[np.ndarray] = []
@@ -38,7 +41,7 @@ class CachedEncoder:
         self._flat: np.ndarray | None = None
 
     def _key(self, text: str) -> bytes:
-        key = self.name + "\x00" + self.backend + "\x00" + text
+        key = self.name + "\x00" + self.backend + "\x00" + self.graph + text
         return hashlib.sha1(key.encode("utf-8", "surrogatepass")).digest()
 
     def _all(self) -> np.ndarray:

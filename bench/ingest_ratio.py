@@ -8,11 +8,12 @@ rounds each. Prints sentences/s of both, the ratio and the load average before e
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.ingest_ratio [--articles 300]
         [--rounds 2] [--before] [--fused] [--serial] [--profile]
 
-``--before`` adds a third contestant in every round: ``Index.build`` with the encoder as it was
-before issue 17 (QA_BACKEND=onnx-int8, one batch at a time on every core), so before and after
+``--before`` adds a third contestant in every round: ``Index.build`` with the encoder run as it
+was before issue 17 (one batch at a time on every core; today's graph), so before and after
 are measured in the same run; ``--fused`` adds QA_BACKEND=onnx-int8-fused; ``--serial`` adds
 the project's encoder with every article split before embedding starts (as before the overlap of
-qa/encoders/overlap.py). ``--profile`` runs one more ``Index.build`` under cProfile and prints
+qa/encoders/overlap.py); ``--float-ffn`` adds the int8 graph as it was shipped before session 15
+(the feed-forward output projections wholly in float, export._quantize) on the same pipeline. ``--profile`` runs one more ``Index.build`` under cProfile and prints
 where its time went.
 The machine is shared: every figure is a ratio within one run, reported with its load.
 """
@@ -48,11 +49,27 @@ def plain_model():
 
 
 def before_encoder():
-    """The encoder as shipped before issue 17: the unfused int8 graph, one batch at a time."""
+    """The encoder run as before issue 17: one batch at a time on every core (today's graph)."""
     from qa.encoders.onnx import OnnxEncoder
 
     encoder = OnnxEncoder(quantize=True, fused=False)
     encoder.workers = 1
+    return encoder
+
+
+def float_ffn_encoder():
+    """The default encoder with the int8 graph shipped before session 15: the feed-forward output
+    projections wholly in float (``export._quantize``; now the outlier channels alone are)."""
+    from qa import config
+    from qa.encoders.export import cached_export
+    from qa.encoders.onnx import OnnxEncoder, _export, session
+    from qa.encoders.sbert import OFFICIAL_SHA256
+
+    encoder = OnnxEncoder()
+    target = (config.cache_dir() / "onnx" /
+              f"{OFFICIAL_SHA256['model.safetensors'][:32]}-bench-ffn-float-int8.onnx")
+    encoder.model_file = cached_export(target, lambda out: _export(encoder.folder, out), True)
+    encoder._session = session(encoder.model_file)
     return encoder
 
 
@@ -70,7 +87,7 @@ def build(docs, encoder, serial: bool = False):
 
 
 def run(articles: int, rounds: int, before: bool = False, fused: bool = False,
-        serial: bool = False) -> dict:
+        serial: bool = False, float_ffn: bool = False) -> dict:
     from qa.encoders import load_encoder
 
     docs = data.bbc_documents()[:articles]
@@ -83,6 +100,8 @@ def run(articles: int, rounds: int, before: bool = False, fused: bool = False,
         encoders["before"] = before_encoder()
     if serial:
         encoders["serial"] = encoders["project"]
+    if float_ffn:
+        encoders["ffn-float"] = float_ffn_encoder()
     plain.encode(texts[:64], batch_size=64)  # warm them up
     for encoder in encoders.values():
         build(docs[:3], encoder)
@@ -143,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fused", action="store_true", help="also QA_BACKEND=onnx-int8-fused")
     p.add_argument("--serial", action="store_true",
                    help="also the project's encoder with splitting before embedding")
+    p.add_argument("--float-ffn", action="store_true",
+                   help="also the int8 graph shipped before session 15 (feed-forward outputs float)")
     p.add_argument("--profile", action="store_true")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    run(args.articles, args.rounds, args.before, args.fused, args.serial)
+    run(args.articles, args.rounds, args.before, args.fused, args.serial, args.float_ffn)
     if args.profile:
         profile(args.articles)
     return 0

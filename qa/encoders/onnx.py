@@ -29,7 +29,7 @@ from .export import cached_export, fused_int8, intact, torch_to_onnx
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 2  # bump when the export recipe changes: old cache files are then not used
+EXPORT_VERSION = 3  # bump when the export recipe changes: old cache files are then not used
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
@@ -141,11 +141,30 @@ def _cached_model(folder: Path, source_hash: str, variant: str) -> Path:
     """Export (and quantize) the ONNX file for these weights; its path in the cache."""
     target = _target(source_hash, variant)
     log.info("exporting %s to ONNX (%s), once; cached at %s", folder, variant, target)
-    if variant != "int8-fused":
-        return cached_export(target, lambda out: _export(folder, out), variant == "int8")
+    if variant == "fp32":
+        return cached_export(target, lambda out: _export(folder, out), False)
+    if variant == "int8":
+        return cached_export(target, lambda out: _export(folder, out), True,
+                             fuse=lambda fp32, made: _quantize(fp32, made, folder))
     heads, hidden = _shape(folder)
     return cached_export(target, lambda out: _export(folder, out), True,
                          fuse=lambda fp32, made: fused_int8(fp32, made, heads, hidden))
+
+
+def _quantize(fp32: Path, made: Path, folder: Path) -> None:
+    """Every matrix product int8, the feed-forward output projections' few outlier input
+    channels in float (``outliers``), found on the calibration text with this model's tokenizer."""
+    from .outliers import calibration_sentences, quantize_with_outliers
+
+    max_length, _ = _model_config(folder)
+    encodings = _tokenizer(folder, max_length).encode_batch(calibration_sentences())
+    feeds = []
+    for lo in range(0, len(encodings), BATCH_SIZE):
+        ids, mask, types = pad(encodings[lo:lo + BATCH_SIZE])
+        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    chosen = quantize_with_outliers(fp32, made, feeds)
+    log.info("int8 graph: %d outlier channels kept in float over %d projections",
+             sum(map(len, chosen.values())), len(chosen))
 
 
 def _target(source_hash: str, variant: str) -> Path:
