@@ -2,7 +2,10 @@
 set (WikiQA-dev, BBC dev + dev2, small.jsonl), on the candidate cache of bench/cvdata.py.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.cvdata   # once (~5 min)
-    PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.cv [--fit]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.cv [--fit] [--oof-ce]
+
+(``--oof-ce``: the cross-encoder's probabilities of models that never saw the question,
+bench/cvoof.py, instead of the shipped model's, which trained on every dev question.)
 
 The ranking after the candidates is replayed here from the cached features exactly as
 qa/ranking/question.py runs it (fused score, the speaker's focus, distinct sentences, the answer

@@ -1,25 +1,17 @@
 """The asked person's passage with the real model (slow: loads all-MiniLM-L6-v2): over one BBC
 article, what a named person said includes the sentence that reports it without a speech verb."""
-import json
-from pathlib import Path
-
 import pytest
 
+from conftest import bbc_documents
+
 pytestmark = pytest.mark.slow
-BBC = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "bbc" / "articles.jsonl"
 
 
 @pytest.fixture(scope="module")
 def wef_index():
     from qa.index import Index
-    from qa.types import Document
 
-    if not BBC.is_file():
-        pytest.skip(f"no BBC articles at {BBC}")
-    with open(BBC, encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
-    row = next(r for r in rows if r["id"] == "bbc-business-482")  # the WEF's HIV/Aids report
-    return Index.build([Document(id=row["id"], text=row["text"], title=row["title"])])
+    return Index.build(bbc_documents(ids={"bbc-business-482"}))  # the WEF's HIV/Aids report
 
 
 def test_a_persons_words_reported_without_a_speech_verb_rank_with_their_statements(wef_index):
