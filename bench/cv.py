@@ -2,7 +2,10 @@
 set (WikiQA-dev, BBC dev + dev2, small.jsonl), on the candidate cache of bench/cvdata.py.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.cvdata   # once (~5 min)
-    PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.cv [--fit]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 /work/main/.venv/bin/python -m bench.cv [--fit] [--oof-ce]
+
+(``--oof-ce``: the cross-encoder's probabilities of models that never saw the question,
+bench/cvoof.py, instead of the shipped model's, which trained on every dev question.)
 
 The ranking after the candidates is replayed here from the cached features exactly as
 qa/ranking/question.py runs it (fused score, the speaker's focus, distinct sentences, the answer
@@ -116,6 +119,7 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
     """One question through the ranker's steps after the features: (rows of the pool best first,
     the question's abstention signals)."""
     from qa.ranking.decide import signals
+    from qa.ranking.fuse import score_scale
     from qa.ranking.kinds import wants
 
     F = r["F"]
@@ -125,7 +129,7 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
     if p.focus and said.any():
         best = np.flatnonzero(said)[np.argmax(s[said])]
         s = s + p.focus * (said & (r["doc"] == r["doc"][best]))
-    scale = float(sum(v for v in w if v > 0) + max(p.focus, 0.0)) or 1.0
+    scale = score_scale(p.weights, p.focus)
     ev = F @ np.array([p.evidence.get(f, 0.0) for f in FEATURES], np.float32)
     k = max(K, r["n_gold"])
     depth = max(k, p.kind_depth, p.rerank_depth)
@@ -340,6 +344,9 @@ def choices(base: Params) -> dict[str, dict[str, Params]]:
             continue
         out[f"weight {f}"] = {f"{x:g}": replace(base, weights={**base.weights, f: x})
                               for x in sorted({0.0, v / 2, v, v * 2})}
+    out["passage (mention, chain)"] = {
+        f"{a:g},{b:g}": replace(base, weights={**base.weights, "mention": a, "chain": b})
+        for a in (0.0, 0.25, 0.5, 1.0) for b in (0.0, 0.5, 1.0, 1.5, 2.0)}
     out["speaker focus"] = {f"{x:g}": replace(base, focus=x) for x in (0.0, 0.5, 1.0, 2.0)}
     out["kind re-score"] = {f"{x:g}": replace(base, kind_weight=x) for x in (0.0, 0.15, 0.3)}
     out["kind depth"] = {f"{x}": replace(base, kind_depth=x) for x in (10, 20, 30)}
@@ -403,6 +410,9 @@ def main(argv=None) -> int:
                     help="with --fit: evidence taken away for no fit (shipped: KIND_MISSING)")
     ap.add_argument("--kind-found", type=float,
                     help="with --fit: evidence added for a full fit (shipped: KIND_FOUND)")
+    ap.add_argument("--oof-ce", action="store_true",
+                    help="the cross-encoder's probabilities out of fold (bench/cvoof.py), not the "
+                    "shipped model's, which trained on these questions")
     ap.add_argument("--retire", help="comma-separated weights (or 'focus') to set to 0 together, "
                     "cross-validated against the shipped values as one choice")
     args = ap.parse_args(argv)
@@ -410,7 +420,12 @@ def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rows = load()
     fold = folds(rows)
-    ce = CrossEncoder()
+    if args.oof_ce:
+        from bench.cvoof import OutOfFold
+
+        ce = OutOfFold()
+    else:
+        ce = CrossEncoder()
     base = shipped()
     print(f"{len(rows)} questions: " + ", ".join(
         f"{s} {sum(r['set'] == s for r in rows)}" for s in SETS))

@@ -10,8 +10,8 @@ alone). For each question: the rows the product ranks (qa.ranking.sources), thei
 and the best ``EACH`` by each single feature, so that other weights rank from the same pool. Kept
 per candidate: every feature, its article, its text, which gold sentences it finds, its answer-kind
 fit (qa.ranking.kinds.fit); per question: the spread of the cosines over every row ranked and the
-corpus size (the abstention rule's inputs, qa.ranking.decide). Written to bench/cache/cv.npz and
-cv.json (gitignored).
+corpus size (the abstention rule's inputs, qa.ranking.decide). Written to bench/cache/cv2.json
+(and cv2-one.json with ``--one``; gitignored).
 """
 from __future__ import annotations
 
@@ -29,10 +29,12 @@ from bench.cache import CACHE_DIR, CachedEncoder
 from bench.score import found
 
 FEATURES = ["dense", "doc", "neighbour", "doc_lex", "doc_bm25", "title_lex", "speaker", "lead",
-            "answer_type", "topic_miss"]
+            "answer_type", "topic_miss", "mention", "chain"]
 POOL = 150
 EACH = 40
-CACHE = CACHE_DIR / "cv"
+# cv2: with the asked person's passage (mention, chain: qa/ranking/passage.py); the files of
+# the ten-feature format before it (cv.json, cv-one.json) are left as they were
+CACHE = CACHE_DIR / "cv2"
 
 
 def small_questions() -> list[tuple[str, data.Question]]:
@@ -65,7 +67,8 @@ def question_rows(index, question: data.Question, encoder, setname: str, corpus_
     keep = set(np.argsort(-shipped)[:POOL].tolist())
     for f in ("dense", "doc", "doc_lex", "neighbour"):
         keep.update(np.argsort(-feats[f])[:EACH].tolist())
-    keep.update(np.flatnonzero(feats["speaker"] > 0)[:200].tolist())
+    for f in ("speaker", "mention", "chain"):
+        keep.update(np.flatnonzero(feats[f] > 0)[:200].tolist())
     pool = np.array(sorted(keep), np.int64)
     texts = [picked.texts[i] for i in pool]
     which = [[bool(found(g, t)) for g in question.gold] for t in texts]

@@ -45,8 +45,11 @@ ARTICLES = 8
 # article over every dev set (bench/cv.py, "Quality"): every weight but answer_type carried or
 # tied out of fold; answer_type at 0 ranked slightly better (objective 0.777 -> 0.781) but the
 # abstention rule then did worse out of fold (1.432 -> 1.391 with its cut refit), so it stays.
+# mention / chain: the asked person's passage (qa/ranking/passage.py): a sentence of X's articles
+# that names X, or holds quotation marks and follows X's words; chosen by the same CV, the
+# cross-encoder's probabilities out of fold too ("The asked person's passage", issue 18).
 WEIGHTS = {"dense": 1.0, "doc": 0.5, "neighbour": 0.3, "doc_lex": 1.0, "title_lex": 0.2,
-           "speaker": 1.0, "lead": 0.1, "answer_type": 0.15}
+           "speaker": 1.0, "lead": 0.1, "answer_type": 0.15, "mention": 0.25, "chain": 0.5}
 
 # The evidence that a sentence answers at all: its cosine, plus how much and how often its
 # article holds the question's words (uncapped BM25), plus a little when said by the person

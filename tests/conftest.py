@@ -10,6 +10,23 @@ from fakes import FakeEncoder
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEED = ROOT / "seeds" / "000_ad6409121addf6a1.txt"
+BBC = SHARED / "bench" / "bbc" / "articles.jsonl"
+
+
+def bbc_documents(first: int | None = None, ids: set[str] | None = None) -> list:
+    """BBC articles of the shared benchmark data as documents: the ``first`` ones, or those
+    with ``ids`` (the test is skipped where the data is missing)."""
+    import json
+    from itertools import islice
+
+    from qa.types import Document
+
+    if not BBC.is_file():
+        pytest.skip(f"no BBC articles at {BBC}")
+    with open(BBC, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in islice(fh, first)]
+    return [Document(id=r["id"], text=r["text"], title=r["title"]) for r in rows
+            if ids is None or r["id"] in ids]
 
 
 def load_app(name: str):

@@ -1,27 +1,18 @@
 """The answer/abstain rule with the real model at both ends of corpus size: a question the one
 shipped article answers is answered, and off-topic questions over BBC articles are not (slow:
 loads all-MiniLM-L6-v2 and embeds 150 BBC articles, about 3,000 sentences)."""
-import json
-from pathlib import Path
-
 import pytest
 
-from conftest import SEED
+from conftest import SEED, bbc_documents
 
 pytestmark = pytest.mark.slow
-BBC = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "bbc" / "articles.jsonl"
 
 
 @pytest.fixture(scope="module")
 def bbc_index():
     from qa.index import Index
-    from qa.types import Document
 
-    if not BBC.is_file():
-        pytest.skip(f"no BBC articles at {BBC}")
-    with open(BBC, encoding="utf-8") as fh:
-        rows = [json.loads(line) for line, _ in zip(fh, range(150))]
-    return Index.build([Document(id=r["id"], text=r["text"], title=r["title"]) for r in rows])
+    return Index.build(bbc_documents(first=150))
 
 
 @pytest.fixture(scope="module")

@@ -60,3 +60,16 @@ def test_out_of_fold_probabilities_come_from_the_model_that_did_not_see_the_ques
     probs = rf.Probs(got["dev"]["oof"], Fallback())
     assert probs.probs("q0", ["a"]).tolist() == [0.2]
     assert probs.probs("q0", ["unknown"]).tolist() == [-1.0] and probs.missing == 1
+
+
+def test_out_of_fold_probabilities_fall_back_to_the_model_that_saw_no_dev_question(tmp_path):
+    from bench.cvoof import OutOfFold
+
+    (tmp_path / "probs-dev-0.json").write_text(json.dumps(
+        {"variant": "dev", "run": "0", "probs": {"q\x00seen": 0.9}}))
+    (tmp_path / "probs-dev-all.json").write_text(json.dumps(  # in fold: never read
+        {"variant": "dev", "run": "all", "probs": {"q\x00seen": 0.1, "q\x00new": 0.1}}))
+    (tmp_path / "base-fallback.json").write_text(json.dumps({"q\x00new": 0.3}))
+    ce = OutOfFold(tmp_path)
+    assert ce.probs("q", ["seen", "new"]).tolist() == [0.9, 0.3]
+    assert ce.fallbacks == 1 and ce.model is None

@@ -3,7 +3,8 @@
 Each feature is one value per picked row (``tuning.WEIGHTS`` says what each means and weighs):
 the sentence's cosine and its neighbours' (from the source), its article centroid's cosine, BM25
 of its article and title, who says it, its position, whether it holds the kind of thing asked
-for, and how much of a "what did X say about Y" question's Y its article misses.
+for, how much of a "what did X say about Y" question's Y its article misses, and which sentences
+of X's articles name X or continue X's quotation (passage.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..ingest.speakers import asked_about, asked_topic, matches
 from .corpusdata import HAS_NAME, HAS_NUMBER
 from .kinds import Kind, answer_type
 from .lexical import terms
+from .passage import passage
 from .sources import Picked, RowSource, unique
 
 
@@ -32,6 +34,9 @@ def features(question: str, query: np.ndarray, kind: Kind, source: RowSource,
     topic = terms(asked_topic(question)) if names else []
     doc_lex, doc_bm25 = data.articles.both(q_terms, docs)
     zeros = np.zeros(len(picked), np.float32)
+    said = said_by(names, picked.speakers, picked.surnames)
+    mention, chain = passage(names, rm, data.articles, rows, docs, doc_lex, said) if names \
+        else (zeros, zeros)
     return {
         "dense": picked.dense,
         "doc": data.article_cosines(query, docs)[doc_of],
@@ -39,7 +44,9 @@ def features(question: str, query: np.ndarray, kind: Kind, source: RowSource,
         "doc_lex": doc_lex[doc_of],
         "doc_bm25": doc_bm25[doc_of],
         "title_lex": data.titles.scores(q_terms, docs)[doc_of],
-        "speaker": said_by(names, picked.speakers, picked.surnames),
+        "speaker": said,
+        "mention": mention,  # the asked person's passage (passage.py)
+        "chain": chain,
         "lead": (1.0 / (1.0 + sent)).astype(np.float32),  # articles lead with the news
         "answer_type": answer_type(kind, data.has(HAS_NUMBER, rows), data.has(HAS_NAME, rows))
         if kind.flag else zeros,

@@ -75,11 +75,18 @@ def distinct(order: np.ndarray, texts, k: int) -> list[int]:
     return out
 
 
+# Features that only the rows of a "what did X say" question hold (passage.py): left
+# out of the scale, so that adding them leaves every other question's scores, and so the weight
+# the answer kind and the cross-encoder have against them, as they were.
+UNSCALED = ("mention", "chain")
+
+
 def score_scale(weights: dict[str, float] | None = None, bonus: float = FOCUS) -> float:
-    """The most a sentence can score (every feature at 1): fused scores divided by it read as a
-    weighted mean of the features, between 0 and 1."""
+    """The most a sentence can score (every feature at 1, but the ``UNSCALED`` ones): fused
+    scores divided by it read as a weighted mean of the features, about 0 to 1."""
     weights = WEIGHTS if weights is None else weights
-    return float(sum(w for w in weights.values() if w > 0) + max(bonus, 0.0)) or 1.0
+    return float(sum(w for f, w in weights.items() if w > 0 and f not in UNSCALED)
+                 + max(bonus, 0.0)) or 1.0
 
 
 def neighbour_max(scores: np.ndarray, row_doc: np.ndarray) -> np.ndarray:
