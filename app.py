@@ -127,6 +127,11 @@ def _export(shown) -> tuple[Path, Path]:
     global _EXPORTS
     if _EXPORTS is None:
         _EXPORTS = Path(tempfile.mkdtemp(prefix="qa-answers-"))
+        # Served from this folder as they are: else Gradio checks every answer file against its
+        # allowed folders, hashes it and copies it into its cache, for each answer given
+        # (2.5 ms of the server's CPU a question under load, BENCHMARKS.md "Load"). The folder
+        # holds only this process's answer files, under names no one can guess.
+        gr.set_static_paths([_EXPORTS])
     name = f"answer-{uuid.uuid4().hex[:12]}"
     md, js = _EXPORTS / f"{name}.md", _EXPORTS / f"{name}.json"
     md.write_text(export.markdown(shown), encoding="utf-8")

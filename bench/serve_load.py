@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -38,6 +39,48 @@ def _free_port() -> int:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _threads_cpu(pid: int) -> tuple[float, float]:
+    """(CPU seconds of all ``pid``'s threads alive now, of those among them that run as
+    background work: nice 19 or SCHED_IDLE, qa/background.py)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    every = lowered = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        every += cpu
+        if int(fields[16]) == 19 or int(fields[38]) == 5:  # nice, policy (5: SCHED_IDLE)
+            lowered += cpu
+    return every, lowered
+
+
+class _Sampler(threading.Thread):
+    """The server's background threads' CPU, sampled every ``every`` seconds: how much of the
+    cores an upload took while people were asking (its model runs are background work)."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.samples: list[tuple[float, float]] = []  # (time.monotonic, background CPU s)
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                self.samples.append((time.monotonic(), _threads_cpu(self.pid)[1]))
+            except OSError:
+                return
+            self.halt.wait(self.every)
+
+    def between(self, start: float, end: float) -> float:
+        """Background CPU seconds spent from ``start`` to ``end`` (nearest samples)."""
+        def at(t):
+            return min(self.samples, key=lambda s: abs(s[0] - t))[1] if self.samples else 0.0
+        return at(end) - at(start)
 
 
 def _own_cpu() -> float:
@@ -100,12 +143,22 @@ def one_run(base: Path, checkout: Path, args, tag: str, extra: dict | None = Non
                                stderr=subprocess.DEVNULL)
         time.sleep(1)
     load0, cpu0, mine0 = os.getloadavg()[0], _cpu_seconds(proc.pid), _own_cpu()
+    sampler = _Sampler(proc.pid)
+    sampler.start()
     try:
         report = run_load(url, work, users=args.users, questions=args.questions,
                           upload_articles=args.upload, upload_from=1200, path=args.path)
+        sampler.halt.set()
+        sampler.join()
         report["server_cpu_s"] = round(_cpu_seconds(proc.pid) - cpu0, 1)
         report["server_cpu_ms_per_question"] = round(
             1000 * report["server_cpu_s"] / max(1, report["answered"]), 1)
+        # the upload's model runs (background threads) while people were asking, and the
+        # server's CPU a question without any background work
+        report["background_cpu_s_while_asking"] = round(sampler.between(*report["asking"]), 1)
+        report["server_cpu_ms_per_question_foreground"] = round(
+            1000 * (report["server_cpu_s"] - sampler.between(0, time.monotonic()))
+            / max(1, report["answered"]), 1)
         report["client_cpu_ms_per_question"] = round(
             1000 * (_own_cpu() - mine0) / max(1, report["answered"]), 1)
         report["env"] = extra or {}

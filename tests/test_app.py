@@ -181,3 +181,14 @@ def test_the_download_buttons_are_shown_once_then_only_given_new_files(app, home
     assert shown2 is True
     nothing = app.chat("   ", out[0], out[2], 3, [], {}, False)
     assert nothing[-1] is False and nothing[4] == {"__type__": "update"}
+
+
+def test_answer_files_are_served_from_where_they_are_written(app, home):
+    """Gradio serves the answer files from the exports folder (a static path) instead of
+    checking, hashing and copying each into its cache on every answer."""
+    from gradio.utils import is_static_file
+
+    out = app.chat("What did Peskov say?", [], Conversation(), 3, [], {}, False)
+    md, js = out[4]["value"], out[5]["value"]
+    assert is_static_file(md) and is_static_file(js)
+    assert not is_static_file(str(SEED))  # (a file that is there, elsewhere)

@@ -274,6 +274,9 @@ def run_load(url: str, tmp_path: Path, users: int, questions: int, upload_articl
         "upload_status": (window.get("status") or "")[:120],
         "articles_before": articles_before, "articles_after": _article_count(url),
         "first_problems": (result.errors + result.leaks)[:5],
+        # when the first question was asked and the last answered (time.monotonic of this
+        # process): bench/serve_load.py splits the server's CPU by it
+        "asking": [min(s for s, _ in result.latencies), max(e for _, e in result.latencies)],
     }
     print("\nload:", json.dumps(report, ensure_ascii=False))
     if os.environ.get("QA_LOAD_REPORT"):

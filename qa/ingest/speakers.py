@@ -13,6 +13,7 @@ Names are kept as written at first mention ("Mikhail Galuzin"); questions name t
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -62,7 +63,10 @@ class Person:
         return _clean(self.name.split()[-1])
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _clean(word: str) -> str:
+    # cached: a "what did X say" question matches X against every speaker of every article
+    # (qa/statements.py), the same few thousand names each time
     return re.sub(r"(['’]s?|\.)$", "", word.lower())
 
 
