@@ -10,7 +10,7 @@ bench/cvoof.py, instead of the shipped model's, which trained on every dev quest
 The ranking after the candidates is replayed here from the cached features exactly as
 qa/ranking/question.py runs it (fused score, the speaker's focus, distinct sentences, the answer
 kind's re-scoring, the cross-encoder's re-ordering with its probabilities computed once and kept
-in bench/cache/cv-ce-SHA.json, SHA: the weights'), so a choice is varied without running the pipeline again.
+in bench/cache/cv-ce-SHA-vN.json, SHA: the weights', N: their int8 recipe), so a choice is varied without running the pipeline again.
 
 For each choice (a weight, a rule's strength): the value chosen on all questions ("in-fold") and,
 for each of 5 folds, the value chosen on the other four, scored on the held-out fold
@@ -65,10 +65,10 @@ class CrossEncoder:
     """The shipped cross-encoder's probabilities, each (question, sentence) pair scored once."""
 
     def __init__(self):
-        from qa.encoders.crossencoder import WEIGHTS_SHA256
+        from qa.encoders.crossencoder import EXPORT_VERSION, WEIGHTS_SHA256
 
-        # probabilities of the shipped weights: a new model gets a new cache
-        self.path = CACHE.with_name(f"cv-ce-{WEIGHTS_SHA256[:12]}.json")
+        # probabilities of the shipped weights and int8 recipe: a new one gets a new cache
+        self.path = CACHE.with_name(f"cv-ce-{WEIGHTS_SHA256[:12]}-v{EXPORT_VERSION}.json")
         self.memo = json.loads(self.path.read_text()) if self.path.is_file() else {}
         self.model = None
         self.new = 0

@@ -59,6 +59,15 @@ def test_the_int8_export_agrees_with_the_trained_model(reranker):
     assert np.argsort(-onnx_scores)[0] == np.argsort(-torch_scores)[0]
 
 
+def test_the_int8_export_keeps_only_the_outlier_channels_in_float(reranker):
+    import onnx
+
+    graph = onnx.load(str(reranker.model_file)).graph
+    weights = {i.name for i in graph.initializer}
+    float_products = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    assert float_products and all(name.endswith("/outliers/FloatMatMul") for name in float_products)
+
+
 def test_several_questions_scored_at_once_keep_their_own_scores(reranker):
     """``scores_many`` (the chat's batcher) gives each question its own sentences' scores; one
     question of up to ``SCORE_CHUNK`` sentences runs as ``scores`` does (same pairs, same

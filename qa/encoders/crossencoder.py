@@ -47,7 +47,7 @@ WEIGHTS_SHA256 = "534b47af333ac933599a7c17d02fcfce43fc7b8f5e3c1a4a68d67e30336689
 KEPT_LAYERS = 3  # of all-MiniLM-L6-v2's six layers, the first this many read the pair (half the cost of six)
 TRAINED_LAYERS = 3  # the top layers of those that are trained; the rest are the official ones
 MAX_LENGTH = RERANK_MAX_LENGTH  # question + sentence, in word pieces
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: int8 but for the feed-forward outputs' outlier channels (outliers.py)
 SCORE_CHUNK = 10  # pairs a batched run takes, by length (BENCHMARKS.md "Load": 30 ms a question
 #                   for 8 questions' pairs sorted into 10s, 41 ms each question alone)
 
@@ -158,7 +158,9 @@ class Reranker:
         target = config.cache_dir() / "onnx" / f"rerank-{digest[:32]}-v{EXPORT_VERSION}-int8.onnx"
         if not intact(target):
             log.info("exporting the re-ranker to ONNX (int8), once; cached at %s", target)
-            target = cached_export(target, lambda out: _export(weights, out), quantize=True)
+            target = cached_export(target, lambda out: _export(weights, out), quantize=True,
+                                   fuse=_quantize)
+        self.model_file = target
         self._session = session(target)
         self._inputs = {i.name for i in self._session.get_inputs()}
 
@@ -192,6 +194,21 @@ class Reranker:
 
 def _export(weights: Path, out: Path) -> None:
     torch_to_onnx(build_torch_model(weights), out, "score", {0: "batch"})
+
+
+def _quantize(fp32: Path, made: Path) -> None:
+    """Every matrix product int8, the feed-forward output projections' few outlier input
+    channels in float (``outliers``; the same channels as the sentence encoder's first layers),
+    found on pairs of the calibration text's sentences."""
+    from .outliers import calibration_sentences, quantize_with_outliers
+
+    text = calibration_sentences()
+    encodings = tokenizer().encode_batch([(a, b) for a, b in zip(text, text[1:] + text[:1])])
+    feeds = []
+    for lo in range(0, len(encodings), SCORE_CHUNK):
+        ids, mask, types = pad(encodings[lo:lo + SCORE_CHUNK])
+        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    quantize_with_outliers(fp32, made, feeds)
 
 
 def save_folder(out: Path, weights: Path = WEIGHTS) -> Path:
