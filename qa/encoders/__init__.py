@@ -7,8 +7,9 @@ Backends (``QA_BACKEND``): ``onnx-int8`` (the default: ONNX Runtime, every matri
 but for the few outlier input channels of the feed-forward output projections, found at export
 on a calibration text (``outliers.py``); exported locally once and cached; about 3x the
 throughput of torch on a CPU with the same retrieval quality, see BENCHMARKS.md),
-``onnx-int8-fused`` (the BERT graph fused and every matrix product int8: faster, WikiQA-dev MRR
-within 0.004 of torch, but further from torch: BENCHMARKS.md "Ingest"), ``onnx`` (float
+``onnx-int8-fused`` (the BERT graph fused and every matrix product int8: WikiQA-dev MRR
+within 0.004 of torch, but further from torch and now slower than the default: BENCHMARKS.md
+"Ingest"), ``onnx`` (float
 weights), ``torch`` (plain sentence-transformers). The manifest records which one embedded an
 index.
 All give the same model name: vectors of one model agree across backends (cosine > 0.99), so an
