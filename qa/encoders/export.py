@@ -71,24 +71,33 @@ def _export_to(export: Callable[[Path], None], target: Path, quantize: bool,
 
 
 def _quantize(fp32: Path, out: Path) -> None:
-    """int8 weights, one scale per output channel, for the matrix products that tolerate it.
+    """int8 weights, one scale per output channel, the feed-forward output projections left in
+    float: the recipe of both models until session 15, now the benchmarks' baseline
+    (``bench.ingest_ratio --float-ffn``); the models use ``outliers.quantize_with_outliers``.
 
-    The feed-forward output projections are left in float: their inputs (after GELU) have
-    outliers that a per-batch int8 activation scale flattens. Measured on BBC sentences: cosine
-    to the float model min 0.985 / mean 0.993 with them quantized, 0.993 / 0.996 without.
+    Those projections' inputs (after GELU) have outliers that a per-batch int8 activation scale
+    flattens. Measured on BBC sentences: cosine to the float model min 0.985 / mean 0.993 with
+    them quantized, 0.993 / 0.996 without.
     """
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     graph = onnx.load(str(fp32), load_external_data=False).graph
     keep_float = [n.name for n in graph.node if n.op_type == "MatMul"
                   and "/output/dense/" in n.name and "/attention/" not in n.name]
+    quantize_int8(fp32, out, op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
+
+
+def quantize_int8(src: Path, out: Path, **options) -> None:
+    """``onnxruntime.quantization.quantize_dynamic`` of ``src`` to ``out``: int8 weights, one
+    scale per output channel; ``options`` as that function takes them."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     quiet = logging.getLogger()  # onnxruntime advises pre-processing on the root logger
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
+        quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                         **options)
     finally:
         quiet.setLevel(level)
 
@@ -96,27 +105,25 @@ def _quantize(fp32: Path, out: Path) -> None:
 def fused_int8(fp32: Path, out: Path, heads: int = 12, hidden: int = 384) -> None:
     """QA_BACKEND=onnx-int8-fused: attention, layer norms and GELU fused into single operators
     (``onnxruntime.transformers.optimizer``, BERT), then every matrix product int8 per channel,
-    the feed-forward output projections too. Faster than ``_quantize``'s graph; WikiQA-dev
-    MRR@10 0.6706 against torch 0.6740, cosine to torch min 0.981 / mean 0.994; not the default:
-    its cosines sit lower, and the seed's "Who is the Kremlin spokesman?" best hit then falls
-    under the answer threshold (BENCHMARKS.md, "Ingest"). ``heads``/``hidden``: the model's."""
+    the feed-forward output projections too, outliers and all. WikiQA-dev MRR@10 0.6706 against
+    torch 0.6740, cosine to torch min 0.981 / mean 0.994; since session 15 slower than the
+    default graph (``outliers``) and further from torch, kept for indexes built with it
+    (BENCHMARKS.md, "Ingest"). ``heads``/``hidden``: the model's."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
 
+    fused = out.with_suffix(".fused.onnx")
     quiet = logging.getLogger()
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        fused = out.with_suffix(".fused.onnx")
         optimizer.optimize_model(str(fp32), model_type="bert", num_heads=heads,
                                  hidden_size=hidden, opt_level=1).save_model_to_file(str(fused))
-        quantize_dynamic(str(fused), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul", "Attention"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        fused.unlink()
     finally:
         quiet.setLevel(level)
+    quantize_int8(fused, out, op_types_to_quantize=["MatMul", "Attention"],
+                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    fused.unlink()
 
 
 def intact(path: Path) -> bool:

@@ -16,7 +16,6 @@ projections wholly in float, cosine to torch as close.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Iterable
 
@@ -105,21 +104,17 @@ def quantize_with_outliers(fp32: Path, out: Path, feeds: Iterable[dict]) -> dict
     feed-forward output projections' outlier input channels split off in float. Returns the
     channels split off, by node."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from .export import quantize_int8
 
     model = onnx.load(str(fp32))
     chosen = outlier_channels(model, feed_forward_outputs(model.graph), feeds)
     floats = split_outliers(model, chosen)
     split = out.with_suffix(".split.onnx")
     onnx.save(model, str(split))
-    quiet = logging.getLogger()  # onnxruntime advises pre-processing on the root logger
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(split), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=floats)
+        quantize_int8(split, out, op_types_to_quantize=["MatMul"], nodes_to_exclude=floats)
     finally:
-        quiet.setLevel(level)
         split.unlink(missing_ok=True)
     return chosen
 
