@@ -14,11 +14,15 @@ control and no endpoint that changes the index; ``qa.app.guard`` stands in front
 from __future__ import annotations
 
 import argparse
+import atexit
+import collections
 import functools
 import logging
 import os
+import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -125,21 +129,32 @@ def chat(message, history, conversation, k, articles, limits=None, buttons=False
 def _export(shown) -> tuple[Path, Path]:
     """The answer as answer-N.md and answer-N.json, in this process's folder of exports."""
     global _EXPORTS
-    if _EXPORTS is None:
-        _EXPORTS = Path(tempfile.mkdtemp(prefix="qa-answers-"))
-        # Served from this folder as they are: else Gradio checks every answer file against its
-        # allowed folders, hashes it and copies it into its cache, for each answer given
-        # (2.5 ms of the server's CPU a question under load, BENCHMARKS.md "Load"). The folder
-        # holds only this process's answer files, under names no one can guess.
-        gr.set_static_paths([_EXPORTS])
+    with _EXPORTS_LOCK:
+        if _EXPORTS is None:
+            _EXPORTS = Path(tempfile.mkdtemp(prefix="qa-answers-"))
+            # Served from this folder as they are: else Gradio checks every answer file against
+            # its allowed folders, hashes it and copies it into its cache, for each answer given
+            # (2.5 ms of the server's CPU a question under load, BENCHMARKS.md "Load"). The
+            # folder holds only this process's answer files, under names no one can guess.
+            gr.set_static_paths([_EXPORTS])
+            atexit.register(shutil.rmtree, _EXPORTS, ignore_errors=True)
+        folder = _EXPORTS
     name = f"answer-{uuid.uuid4().hex[:12]}"
-    md, js = _EXPORTS / f"{name}.md", _EXPORTS / f"{name}.json"
+    md, js = folder / f"{name}.md", folder / f"{name}.json"
     md.write_text(export.markdown(shown), encoding="utf-8")
     js.write_text(export.as_json(shown), encoding="utf-8")
+    with _EXPORTS_LOCK:  # a shared chat answers all day: the oldest answers' files go
+        _WRITTEN.append((md, js))
+        while len(_WRITTEN) > KEPT_ANSWERS:
+            for old in _WRITTEN.popleft():
+                old.unlink(missing_ok=True)
     return md, js
 
 
 _EXPORTS: Path | None = None
+KEPT_ANSWERS = 2000  # answers whose files stay downloadable (two files each, a few kB)
+_WRITTEN: collections.deque = collections.deque()
+_EXPORTS_LOCK = threading.Lock()
 
 
 def sources():

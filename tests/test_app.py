@@ -192,3 +192,17 @@ def test_answer_files_are_served_from_where_they_are_written(app, home):
     md, js = out[4]["value"], out[5]["value"]
     assert is_static_file(md) and is_static_file(js)
     assert not is_static_file(str(SEED))  # (a file that is there, elsewhere)
+
+
+def test_a_long_day_keeps_only_the_latest_answers_files(app, home, monkeypatch):
+    """Every answer writes two download files; a shared chat answering all day keeps the
+    latest KEPT_ANSWERS answers' files and removes older ones."""
+    monkeypatch.setattr(app, "KEPT_ANSWERS", 3)
+    written = []
+    for q in ["What did Peskov say?", "Who is the Kremlin spokesman?", "What did Kishida say?",
+              "What did Galuzin say?", "When did Kishida and Biden talk?"]:
+        out = app.chat(q, [], Conversation(), 3, [], {}, False)
+        written.append((Path(out[4]["value"]), Path(out[5]["value"])))
+    kept = [p for pair in written for p in pair if p.exists()]
+    assert kept == [p for pair in written[-3:] for p in pair]
+    assert len(list(written[-1][0].parent.glob("answer-*"))) == 6
