@@ -200,15 +200,11 @@ def _quantize(fp32: Path, made: Path) -> None:
     """Every matrix product int8, the feed-forward output projections' few outlier input
     channels in float (``outliers``; the same channels as the sentence encoder's first layers),
     found on pairs of the calibration text's sentences."""
-    from .outliers import calibration_sentences, quantize_with_outliers
+    from .outliers import calibration_sentences, feeds, quantize_with_outliers
 
     text = calibration_sentences()
     encodings = tokenizer().encode_batch([(a, b) for a, b in zip(text, text[1:] + text[:1])])
-    feeds = []
-    for lo in range(0, len(encodings), SCORE_CHUNK):
-        ids, mask, types = pad(encodings[lo:lo + SCORE_CHUNK])
-        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-    quantize_with_outliers(fp32, made, feeds)
+    quantize_with_outliers(fp32, made, feeds(encodings, SCORE_CHUNK))
 
 
 def save_folder(out: Path, weights: Path = WEIGHTS) -> Path:

@@ -81,9 +81,10 @@ def _quantize(fp32: Path, out: Path) -> None:
     """
     import onnx
 
+    from .outliers import feed_forward_outputs
+
     graph = onnx.load(str(fp32), load_external_data=False).graph
-    keep_float = [n.name for n in graph.node if n.op_type == "MatMul"
-                  and "/output/dense/" in n.name and "/attention/" not in n.name]
+    keep_float = [n.name for n in feed_forward_outputs(graph)]
     quantize_int8(fp32, out, op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
 
 

@@ -154,15 +154,11 @@ def _cached_model(folder: Path, source_hash: str, variant: str) -> Path:
 def _quantize(fp32: Path, made: Path, folder: Path) -> None:
     """Every matrix product int8, the feed-forward output projections' few outlier input
     channels in float (``outliers``), found on the calibration text with this model's tokenizer."""
-    from .outliers import calibration_sentences, quantize_with_outliers
+    from .outliers import calibration_sentences, feeds, quantize_with_outliers
 
     max_length, _ = _model_config(folder)
     encodings = _tokenizer(folder, max_length).encode_batch(calibration_sentences())
-    feeds = []
-    for lo in range(0, len(encodings), BATCH_SIZE):
-        ids, mask, types = pad(encodings[lo:lo + BATCH_SIZE])
-        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-    chosen = quantize_with_outliers(fp32, made, feeds)
+    chosen = quantize_with_outliers(fp32, made, feeds(encodings, BATCH_SIZE))
     log.info("int8 graph: %d outlier channels kept in float over %d projections",
              sum(map(len, chosen.values())), len(chosen))
 

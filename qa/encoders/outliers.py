@@ -119,6 +119,17 @@ def quantize_with_outliers(fp32: Path, out: Path, feeds: Iterable[dict]) -> dict
     return chosen
 
 
+def feeds(encodings, size: int) -> list[dict]:
+    """Tokenised inputs as model feeds, ``size`` to a batch, each padded to its longest."""
+    from .onnx import pad
+
+    out = []
+    for lo in range(0, len(encodings), size):
+        ids, mask, types = pad(encodings[lo:lo + size])
+        out.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    return out
+
+
 def calibration_sentences() -> list[str]:
     return [line.strip() for line in CALIBRATION.read_text(encoding="utf-8").splitlines()
             if line.strip()]
