@@ -4,6 +4,7 @@
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried temperature   # softened re-ranker probabilities
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried prev          # the sentence before, gated by how a sentence opens
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried weights       # the weights every fold re-picks, together
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried depth         # more candidates re-ranked
 
 Each prints every variant's figures on all questions (in fold), the out-of-fold result of
 choosing among them per fold (5 folds by article, bench/cv.py), and the mean utility pooled over
@@ -193,14 +194,19 @@ def weights(rows, fold, base) -> None:
     compare(rows, fold, variants)
 
 
+def depth(rows, fold, base) -> None:
+    compare(rows, fold, {f"depth {d}": replace(base, rerank_depth=d) for d in (10, 15, 20)})
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("ctx-ce", "temperature", "prev", "weights"))
+    ap.add_argument("what", choices=("ctx-ce", "temperature", "prev", "weights", "depth"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rows = cv.load()
-    run = {"ctx-ce": ctx_ce, "temperature": temperature, "prev": prev, "weights": weights}
+    run = {"ctx-ce": ctx_ce, "temperature": temperature, "prev": prev, "weights": weights,
+           "depth": depth}
     run[args.what](rows, cv.folds(rows), cv.shipped())
     return 0
 
