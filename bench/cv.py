@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from bench import cvsignals
 from bench.cvdata import CACHE, FEATURES, load
 
 FOLDS = 5
@@ -213,7 +214,7 @@ def extra_signals(r: dict, order: list[int], first: int, evid: dict, said: np.nd
     cross-encoder's view of the best candidates (its probability for the ranker's best, its best
     and runner-up over the re-ranked head, whether both agree), the best evidence relative to the
     question's own top candidates, the answer-kind check of the best sentence, and for a "what did
-    X say" question whether X has statements at all."""
+    X say" question whether X has statements at all; then the third round's (bench/cvsignals.py)."""
     from qa.ingest.speakers import asked_about
     from qa.ranking.decide import named
     from qa.ranking.kinds import wants
@@ -236,6 +237,7 @@ def extra_signals(r: dict, order: list[int], first: int, evid: dict, said: np.nd
     stmt = bool(asked_about(r["q"]))
     out.update({"stmt": float(stmt), "stmt_unsaid": float(stmt and not said.any()),
                 "stmt_said": float(stmt and bool(said.any()))})
+    head, prob = [], None
     if ce is not None:
         head = list(order[:p.rerank_depth])
         if first not in head:
@@ -250,7 +252,26 @@ def extra_signals(r: dict, order: list[int], first: int, evid: dict, said: np.nd
                     "ce_top1": float(prob[0]), "ce_top1_logit": _logit(float(prob[0])),
                     "ce_agree": float(head[int(np.argmax(prob))] == first),
                     "ce_mean": float(prob.mean())})
+    F = r["F"]
+    pool_ev = F @ np.array([p.evidence.get(f, 0.0) for f in FEATURES], np.float32)
+    out.update(cvsignals.signals(
+        r["q"], r["texts"], order, first, evid, pool_ev, F[:, FEATURES.index("dense")],
+        F[:, FEATURES.index("doc")], F[:, FEATURES.index("neighbour")],
+        lambda row: article_terms(r, row), prob, head))
     return out
+
+
+def article_terms(r: dict, row: int) -> set[str]:
+    """The terms (``lexical.terms``) of the title and text of pool candidate ``row``'s article."""
+    from qa.ranking.lexical import terms
+
+    doc = article(r, row)
+    if doc.id not in _TERMS:
+        _TERMS[doc.id] = set(terms(doc.title or "")) | set(terms(doc.text))
+    return _TERMS[doc.id]
+
+
+_TERMS: dict[str, set[str]] = {}
 
 
 def metrics(r: dict, top: list[int]) -> dict:
@@ -449,10 +470,14 @@ def main(argv=None) -> int:
         if (missing, found) != (base.kind_missing, base.kind_found):
             res = run_all(rows, replace(base, kind_missing=missing, kind_found=found), ce)
         report(rows, fold, res, args.only)
-        from bench.cvfit import penalty
+        from bench.cvfit import GRID, PENALTY_SIGNALS, SIGNED, penalty, stacked, trees
 
-        for signal in ("unseen", "unseen_any", "unseen_noyear"):
-            penalty(rows, fold, res, signal)
+        for signal in PENALTY_SIGNALS if args.oof_ce else ("unseen", "unseen_any", "unseen_noyear"):
+            penalty(rows, fold, res, signal, GRID if signal.startswith("unseen") else SIGNED)
+        stacked(rows, fold, res, ("unseen",))
+        stacked(rows, fold, res)
+        if args.oof_ce:
+            trees(rows, fold, res)
         return 0
     print("\n| choice | shipped | off | objective: shipped / off / in-fold best | "
           "out-of-fold | fold picks |\n|---|---|---|---|---|---|")

@@ -36,8 +36,10 @@ def test_signals_of_a_lone_candidate_and_a_flat_corpus_stay_finite():
 
 def test_the_corpus_answers_exactly_from_the_models_cut():
     cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
-    other = {n: w for n, w in ANSWER_MODEL.items() if n not in ("bias", "evidence", "unseen")}
+    other = {n: w for n, w in ANSWER_MODEL.items()
+             if n not in ("bias", "evidence", "unseen", "asked_absent")}
     assert not any(other.values()), "this test reads the cut off an evidence (+ unseen) model"
+    assert signals()["asked_absent"] == 0.0  # "When ...?" over "... closed in 1998."
     assert decide.logit(signals(evidence=cut + 1e-6)) >= 0.0
     assert decide.logit(signals(evidence=cut - 1e-3)) < 0.0
     # the same evidence decides the same at every corpus size
@@ -47,6 +49,22 @@ def test_the_corpus_answers_exactly_from_the_models_cut():
     assert decide.logit(signals(evidence=cut + 0.01, unseen=1)) < 0.0
     more = cut - ANSWER_MODEL["unseen"] / ANSWER_MODEL["evidence"]
     assert decide.logit(signals(evidence=more + 1e-6, unseen=1)) >= 0.0
+
+
+def test_a_best_sentence_without_the_kind_asked_for_asks_for_more_evidence():
+    cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
+    q = "Which actor was chosen to succeed Pierce Brosnan as James Bond?"
+    near = signals(question=q, evidence=cut + 0.01,
+                   texts=["Pierce Brosnan said he had been told he would not play James Bond again.",
+                          "x", "y"])
+    told = signals(question=q, evidence=cut + 0.01,
+                   texts=["Daniel Craig will succeed Pierce Brosnan as James Bond.", "x", "y"])
+    assert near["asked_absent"] == 1.0 and told["asked_absent"] == 0.0
+    assert decide.logit(told) >= 0.0 and decide.logit(near) < 0.0
+    more = cut - ANSWER_MODEL["asked_absent"] / ANSWER_MODEL["evidence"]
+    assert decide.logit({**near, "evidence": more + 1e-6}) >= 0.0
+    # a question of no known kind never has it
+    assert signals(question="What did Galuzin say?", texts=["No names here."])["asked_absent"] == 0.0
 
 
 def test_named_reads_names_and_numbers_not_the_first_word():

@@ -1,7 +1,7 @@
 """The answer-kind check on the ranker's best candidates (qa/ranking/kinds.py)."""
 import pytest
 
-from qa.ranking.kinds import fit, rescore, wants
+from qa.ranking.kinds import fit, holds_asked, rescore, wants
 from qa.tuning import KIND_FOUND as FOUND
 from qa.tuning import KIND_MISSING as MISSING
 from qa.ranking.fuse import Ranked
@@ -65,3 +65,20 @@ def test_rescore_moves_a_fitting_candidate_up_and_keeps_scores_between_0_and_1()
 def test_rescore_leaves_questions_of_no_known_kind_alone():
     ranked = [Ranked(0, 0.45, None, 1.2), Ranked(1, 0.43, None, 1.1)]
     assert rescore("What did Galuzin say?", ranked, ["a", "b"]) == ranked
+
+
+def test_holds_asked_wants_a_name_the_question_does_not_hold():
+    q = "Who is the Kremlin spokesman?"
+    assert holds_asked(q, "Peskov said the reports were false.")  # at the sentence's start too
+    assert holds_asked(q, "The spokesman, Dmitry Peskov, said so.")
+    assert not holds_asked(q, "The Kremlin spokesman declined to comment.")  # only the question's
+    assert not holds_asked(q, "the spokesman declined to comment.")
+    assert holds_asked("Where was JFK buried?", "He lies in Arlington National Cemetery.")
+
+
+def test_holds_asked_reads_the_fine_kinds_and_nothing_else():
+    q = "When did comedian Cyril Fletcher first appear on television?"
+    assert not holds_asked(q, "Cyril Fletcher has died aged 91 at his home.")
+    assert holds_asked(q, "Fletcher made his first TV appearance in 1937.")
+    assert not holds_asked("How many flights were cancelled in 2005?", "Flights in 2005 were hit.")
+    assert holds_asked("What did Galuzin say?", "Galuzin said so.") is None

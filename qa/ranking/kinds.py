@@ -94,6 +94,27 @@ def wants(question: str) -> str | None:
     return None
 
 
+# Questions whose answer is a name: "who", "where", "which actor / team / country ..."
+_ASKS_NAME = re.compile(r"^\s*(?:who|whom|whose|where|in which (?:country|city|town)|which "
+                        r"(?:person|man|woman|player|actor|team|club|company|country|city|town|"
+                        r"film|album|band))\b", re.IGNORECASE)
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’\-]+")
+
+
+def holds_asked(question: str, sentence: str) -> bool | None:
+    """Whether ``sentence`` holds an item of the kind ``question`` asks for that the question
+    does not hold itself: for "who" / "where" / "which actor ..." a capitalised word the question
+    lacks ("Who succeeded Pierce Brosnan as James Bond?" over a sentence naming only Brosnan and
+    Bond: False); for the fine kinds (``wants``) a fit above 0. None when it asks for no known
+    kind. (The abstention rule's ``asked_absent``, qa/ranking/decide.py.)"""
+    if _ASKS_NAME.search(question):
+        asked = set(terms(question))
+        return any(not set(terms(w)) <= asked for w in _CAPITALISED.findall(sentence))
+    if wants(question) is None:
+        return None
+    return fit(question, [sentence])[0] > 0
+
+
 def fit(question: str, sentences: list[str]) -> list[float]:
     """For each sentence, 0 to 1: how well it holds the kind of answer the question wants
     (0 for every sentence when the question's kind is not known)."""
