@@ -140,3 +140,25 @@ def test_report_verbs_that_need_a_subject_before_them():
                  "Corbett claims he and Barker never walked out."]
     assert attribute(sentences) == [None, "Gonzalo Frasca", "Jamieson", None, None, None,
                                     "Ronnie Corbett"]
+
+
+def test_a_lead_with_an_unnamed_role_goes_to_the_person_named_next():
+    sentences = ["Muslims should accept more searches, a Home Office minister has said.",
+                 "Hazel Blears said innocent people would be stopped.",
+                 "Scotland's justice minister has warned fans she will ban them.",
+                 "Cathy Jamieson said exclusion orders were one measure.",
+                 "Police officers, a senior minister said, would enforce them.",
+                 "Officers are trained for it."]
+    assert attribute(sentences) == ["Hazel Blears", "Hazel Blears", "Cathy Jamieson",
+                                    "Cathy Jamieson", None, None]
+
+
+def test_an_unnamed_body_or_a_known_speaker_does_not_take_the_lead():
+    sentences = ["Rates will rise, Australia's competition watchdog said.",
+                 "Graeme Samuel said the purchase was fine.",
+                 "Prices will fall, Russia's newspapers claimed.",
+                 "Mikhail Fradkov said the sale was legal.",
+                 "Taxes must rise, a senior minister has said.",
+                 "Mr Samuel said he disagreed."]
+    assert attribute(sentences) == [None, "Graeme Samuel", None, "Mikhail Fradkov", None,
+                                    "Graeme Samuel"]

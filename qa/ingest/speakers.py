@@ -324,8 +324,10 @@ def attribute(sentences: list[str]) -> list[str | None]:
     in_quote = False
     quote_from = 0  # first sentence of the open quotation
     prev_quoted = False
+    unnamed: list[tuple[int, str]] = []  # (sentence, role word) of "..., a minister has said."
     for i, s in enumerate(sentences):
         tokens = _TOKEN.findall(s)
+        met = len(tr.people)
         opens_quote = s.lstrip()[:1] in '"“'
         if opens_quote or i - quote_from > MAX_QUOTE_SENTENCES:
             in_quote = False  # a paragraph may reopen a quotation without closing the last one
@@ -354,6 +356,10 @@ def attribute(sentences: list[str]) -> list[str | None]:
             if who is not None:
                 said = True
                 break
+            if verb not in _WEAK and (not unnamed or unnamed[-1][0] != i):
+                head = _unnamed_role(before, after)
+                if head:
+                    unnamed.append((i, head))
         if not said and not starts_open:
             run = _name_run(tokens[:6], from_end=False)
             run = run if len(run) >= 2 else _appositive_mention(tokens)
@@ -379,7 +385,46 @@ def attribute(sentences: list[str]) -> list[str | None]:
         if not starts_open and in_quote:
             quote_from = i
         prev_quoted = speakers[i] is not None
+        if unnamed and tr.last is not None:  # the role's name comes later in the article:
+            # with the role word, or as the next sentence's speaker, named there first
+            new = who is not None and who in tr.people[met:] and " " in who.name
+            for k, head in [u for u in unnamed if u[0] < i and (
+                    u[1] in tr.last.words or new and u[0] == i - 1 and who is tr.last)]:
+                speakers[k] = speakers[k] or tr.last
+                unnamed.remove((k, head))
     return [p.name if p else None for p in speakers]
+
+
+def _unnamed_role(before: list[str], after: list[str]) -> str:
+    """The role word of a speaker given without a name, "..., a Home Office minister has said",
+    "Scotland's justice minister has warned ...", "..., said a senior minister" ("" for any
+    other subject, and for a body: "a spokesman", "the company")."""
+    while before and before[-1].lower() in _AUX:
+        before = before[:-1]
+    clause = before
+    for j in range(len(before) - 1, -1, -1):
+        if before[j] in {",", ":", ";", "-", "–", "—"}:
+            clause = before[j + 1:]
+            break
+    if not clause:
+        role = []
+        for t in after[:6]:
+            if t in {",", ".", ";", ":"}:
+                break
+            role.append(t)
+        clause = role if role and role[0].lower() in ("a", "an") else []
+    if not (0 < len(clause) <= 6) or not clause[-1].isalpha() or not clause[-1].islower():
+        return ""
+    indefinite = clause[0].lower() in ("a", "an")
+    possessive = any(t.endswith(("'s", "’s")) for t in clause[:-1])
+    head = clause[-1]
+    person = head not in _NON_PERSON and head not in _BODIES and not (
+        head.endswith("s") and not head.endswith("ss"))  # "Russia's newspapers claimed"
+    return head if (indefinite or possessive) and person else ""
+
+
+# what an unnamed subject is when it is no person ("Australia's competition watchdog said")
+_BODIES = {"watchdog", "regulator", "charity", "claim", "authority", "institute", "panel"}
 
 
 _ASK = re.compile(
