@@ -342,7 +342,11 @@ def table(rows, results, mask=None) -> dict[str, dict[str, float]]:
 def cross_validate(rows, fold, variants: dict[str, Params], ce) -> dict:
     """For named variants of one choice: each one's results, the in-fold pick (best on all) and
     the out-of-fold results (each fold's questions under the variant best on the other folds)."""
-    results = {name: run_all(rows, p, ce) for name, p in variants.items()}
+    return picked(rows, fold, {name: run_all(rows, p, ce) for name, p in variants.items()})
+
+
+def picked(rows, fold, results: dict[str, list]) -> dict:
+    """cross_validate's picks over each variant's ``results`` (one per row of ``rows``)."""
     every = np.ones(len(rows), bool)
     score = {name: objective(rows, res, every) for name, res in results.items()}
     in_fold = max(score, key=score.get)
@@ -355,6 +359,27 @@ def cross_validate(rows, fold, variants: dict[str, Params], ce) -> dict:
             oof[i] = results[pick][i]
     return {"results": results, "score": score, "in_fold": in_fold, "picks": picks,
             "oof": oof, "oof_score": objective(rows, oof, every)}
+
+
+def against(rows, fold, path: str, p: Params, ce) -> dict:
+    """The features of this tree's cache against those of another's (``path``: its cv2.json,
+    cv2-one.json beside it), as one choice: each question ranked from either cache with the
+    same ``p``, picked per fold like any other choice. Questions are matched by set and id."""
+    from pathlib import Path
+
+    other = {(r["set"], r["id"]): r for r in load(Path(path).with_suffix(""))}
+    mine = [r for r in rows if (r["set"], r["id"]) in other]
+    if len(mine) != len(rows):
+        raise SystemExit(f"{path} lacks {len(rows) - len(mine)} of this cache's questions: "
+                         "build both with the same bench.cvdata")
+    cv = picked(rows, fold, {"against": run_all([other[(r["set"], r["id"])] for r in rows], p, ce),
+                             "this": run_all(rows, p, ce)})
+    for name in ("against", "this"):
+        print(f"{name}:", fmt_table(table(rows, cv["results"][name])),
+              f"objective {cv['score'][name]:.3f}")
+    print("out of fold:", fmt_table(table(rows, cv["oof"])), f"objective {cv['oof_score']:.3f}",
+          "picks", ",".join(cv["picks"]))
+    return cv
 
 
 def choices(base: Params) -> dict[str, dict[str, Params]]:
@@ -434,6 +459,9 @@ def main(argv=None) -> int:
     ap.add_argument("--oof-ce", action="store_true",
                     help="the cross-encoder's probabilities out of fold (bench/cvoof.py), not the "
                     "shipped model's, which trained on these questions")
+    ap.add_argument("--against", metavar="CV2_JSON",
+                    help="this cache's features against another tree's cache (its cv2.json), "
+                    "as one choice, shipped weights for both")
     ap.add_argument("--retire", help="comma-separated weights (or 'focus') to set to 0 together, "
                     "cross-validated against the shipped values as one choice")
     args = ap.parse_args(argv)
@@ -456,6 +484,10 @@ def main(argv=None) -> int:
     res = run_all(rows, base, ce)
     ce.save()
     print("shipped:", fmt_table(table(rows, res)), f"objective {objective(rows, res, fold >= 0):.3f}")
+    if args.against:
+        against(rows, fold, args.against, base, ce)
+        ce.save()
+        return 0
     if args.table:
         oof = whole(rows, fold, base, ce)
         ce.save()

@@ -19,6 +19,7 @@ def test_a_persons_words_reported_without_a_speech_verb_rank_with_their_statemen
                             "companies are responding to HIV/Aids?", k=5)
     texts = [h.text for h in hits]
     assert any(t.startswith('"Too few companies are responding proactively') for t in texts)
-    # "Dr Taylor described ... as ..." has no speech verb the attribution pass reads
+    # "Dr Taylor described ... as ...": a report verb the attribution pass reads since session
+    # 16 with a named subject before it (it was the passage's `mention` that found it before)
     described = [h for h in hits if h.text.startswith("Dr Taylor described the level of action")]
-    assert described and described[0].speaker is None
+    assert described and described[0].speaker == "Kate Taylor"

@@ -70,3 +70,95 @@ def test_asked_topic_is_what_the_person_is_asked_about():
     assert asked_topic("What did Charles Kennedy say in his New Year message?") == "his New Year message"
     assert asked_topic("What did Galuzin say?") == ""
     assert asked_topic("Who is the Kremlin spokesman?") == ""
+
+
+# attribution forms read since session 16 (issue 18 item 3): each was a gold quote of a dev
+# question that the pass gave to nobody or to someone else
+
+def test_according_to_names_the_speaker_past_titles_and_role_words():
+    sentences = ["Vince Cable set out the plan on Monday.",
+                 "The average saving would be more than 1,000 pounds, according to Mr Cable.",
+                 "Growth was faster than reported, according to deputy governor Rachel Lomax.",
+                 "Prices rose 3%, according to figures from the statistics office.",
+                 "Sales fell, according to the BBC."]
+    assert attribute(sentences) == [None, "Vince Cable", "Rachel Lomax", None, None]
+
+
+def test_said_then_role_words_then_the_name():
+    sentences = ["More money is to be given to councils, said housing minister Yvette Cooper.",
+                 "Joel Ross presents the show.",
+                 '"I personally buy downloads," says 27-year-old Ross.',
+                 "The shops closed early, said officials in London."]
+    assert attribute(sentences) == ["Yvette Cooper", None, "Joel Ross", None]
+
+
+def test_a_name_in_commas_before_the_verb_is_the_speaker():
+    sentences = ['"I hope this day will focus people," Curt Hopkins, director of the '
+                 'Committee, told the BBC News website.',
+                 "Former singer Paul Jones, who sang on hits such as Come Tomorrow, said he "
+                 "was a hero.",
+                 "The head of the unit, Acting Superintendent, Mick Deats, said it was over.",
+                 "Mills could hardly stand up, let alone play, said an REM spokesman."]
+    assert attribute(sentences)[:3] == ["Curt Hopkins", "Paul Jones", "Mick Deats"]
+    assert attribute(sentences)[3] != "Mick Deats"
+
+
+def test_a_name_of_a_place_or_body_is_not_the_speaker():
+    sentences = ["Nicolas Sarkozy of France said they were worried.",
+                 "Laura Brownlees of Save the Children said there were concerns.",
+                 "The Bank of England said rates would stay."]
+    assert attribute(sentences)[:2] == ["Nicolas Sarkozy", "Laura Brownlees"]
+
+
+def test_a_dash_after_a_name_is_not_part_of_it():
+    sentences = ["Joshua Rifkin - a composer - has recreated the missing parts.",
+                 '"Maybe a fragment should stay a fragment," said Rifkin.']
+    assert attribute(sentences) == [None, "Joshua Rifkin"]
+
+
+def test_a_title_or_known_surname_leading_a_sentence_takes_the_focus_for_he():
+    sentences = ["Home Secretary Charles Clarke said the four men were freed.",
+                 "Martin Mubanga spent three years in the camp.",
+                 "Mr Clarke said the decision was right.",
+                 "Mr Mubanga is the first of the four to give an interview.",
+                 "He told the Observer his worst moment was in March.",
+                 "Clarke said the camp was safe.",
+                 "Mubanga goes on to describe his cell.",
+                 "He claimed he was stripped of his clothes."]
+    got = attribute(sentences)
+    assert got[2] == got[5] == "Charles Clarke"
+    assert got[4] == got[7] == "Martin Mubanga"
+
+
+def test_report_verbs_that_need_a_subject_before_them():
+    sentences = ["Gonzalo Frasca designs games.",
+                 "Ultimately, Dr Frasca sees games as a small laboratory.",
+                 "Ms Jamieson described the meeting as very productive.",
+                 "Insurance claims rose 4% last year.",
+                 "Barker claims he never walked out.",
+                 "Ronnie Corbett joined the attack on modern TV.",
+                 "Corbett claims he and Barker never walked out."]
+    assert attribute(sentences) == [None, "Gonzalo Frasca", "Jamieson", None, None, None,
+                                    "Ronnie Corbett"]
+
+
+def test_a_lead_with_an_unnamed_role_goes_to_the_person_named_next():
+    sentences = ["Muslims should accept more searches, a Home Office minister has said.",
+                 "Hazel Blears said innocent people would be stopped.",
+                 "Scotland's justice minister has warned fans she will ban them.",
+                 "Cathy Jamieson said exclusion orders were one measure.",
+                 "Police officers, a senior minister said, would enforce them.",
+                 "Officers are trained for it."]
+    assert attribute(sentences) == ["Hazel Blears", "Hazel Blears", "Cathy Jamieson",
+                                    "Cathy Jamieson", None, None]
+
+
+def test_an_unnamed_body_or_a_known_speaker_does_not_take_the_lead():
+    sentences = ["Rates will rise, Australia's competition watchdog said.",
+                 "Graeme Samuel said the purchase was fine.",
+                 "Prices will fall, Russia's newspapers claimed.",
+                 "Mikhail Fradkov said the sale was legal.",
+                 "Taxes must rise, a senior minister has said.",
+                 "Mr Samuel said he disagreed."]
+    assert attribute(sentences) == [None, "Graeme Samuel", None, "Mikhail Fradkov", None,
+                                    "Graeme Samuel"]

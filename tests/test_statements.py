@@ -129,3 +129,23 @@ def test_the_cli_prints_every_statement_with_the_count(isolated_home, fake_model
     assert main(["ask", "What did Galuzin say?"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("6 statements in 1 article:\n1. ") and "\n6. " in out
+
+
+def test_statements_include_the_attribution_forms_beyond_x_said():
+    """"according to Mr X", "said <role> X", "X, <role>, told", "X of Y said" and a "he" after
+    a sentence led by "Mr X" all count as X's statements (qa/ingest/speakers.py)."""
+    doc = Document(id="cable", title="Stamp duty", source="BBC", published="2005-01-10",
+                   text="Vince Cable of the Liberal Democrats said the threshold should rise. "
+                        "The average saving would be 1,000 pounds, according to Mr Cable. "
+                        "Michael Howard attacked the plan. "
+                        "Mr Cable is the party's treasury spokesman. "
+                        "He told the BBC it was fair. "
+                        "\"It helps first-time buyers,\" Vince Cable, the party's spokesman, told "
+                        "reporters. "
+                        "Buyers would gain most, said treasury spokesman Vince Cable. "
+                        "Prices rose 3%, according to the Land Registry.")
+    index = Index.build([doc], encoder=FakeEncoder())
+    answer = index.ask("What did Vince Cable say?")
+    assert answer.statements
+    assert [h.sentence for h in answer.hits] == [0, 1, 4, 5, 6]
+    assert all(h.speaker == "Vince Cable" for h in answer.hits)

@@ -7,7 +7,11 @@ A rule-based pass over an article's sentences, in order:
   else the person last quoted; "Mr X" is the person whose name ends in X;
 - sentences inside a quotation that runs over several sentences belong to the speaker of that
   quotation, wherever in it the attribution stands;
-- a sentence opening a new quotation right after a quoted sentence continues that speaker.
+- a sentence opening a new quotation right after a quoted sentence continues that speaker;
+- the forms around the verb that name the speaker otherwise: "according to Mr X", "said
+  housing minister X", "X, director of the Committee, told", "X of France said", and report
+  verbs read only with a named subject before them ("Dr X sees games as ...", "X described
+  ..."); a sentence led by "Mr X" or by the surname of someone named before gives "he" to X.
 Names are kept as written at first mention ("Mikhail Galuzin"); questions name them any way
 ("Galuzin", "Mr Galuzin", "Russian ambassador Mikhail Galuzin").
 """
@@ -25,8 +29,12 @@ VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warn
          "admits|urged|conceded|revealed|recalled|emphasised|emphasized|emphasizing|emphasising|"
          "commented|remarked|suggested|suggests|believes|blamed|blames|pointed out|branded|"
          "announced|declared|predicted|acknowledged|confirmed|denied|agreed|wrote|writes|"
-         "maintained|observed|reckons|thinks|believed|cautioned|added that|went on")
+         "maintained|observed|reckons|thinks|believed|cautioned|added that|went on|claims|"
+         "described|describes|intimated|likened|sees|according to")
 _VERB = re.compile(rf"\b(?:{VERBS})\b")
+# verbs that are a report only with their subject before them ("Dr Frasca sees games as ..."):
+# never "claims X", and without a subject the sentence is no report ("Insurance claims rose")
+_WEAK = {"claims", "described", "describes", "intimated", "likened", "sees"}
 _QUOTE_OPEN = "“"
 _QUOTE_CLOSE = "”"
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "prof", "professor", "dame"}
@@ -85,6 +93,8 @@ def _name_run(tokens: list[str], from_end: bool) -> list[str]:
             break
     if from_end:
         run.reverse()
+    while run and run[-1] == "-":
+        run = run[:-1]
     while run and (_clean(run[0]) in _NOT_NAMES or _clean(run[0]) in _TITLES and len(run) > 1):
         run = run[1:]
     return run
@@ -111,20 +121,27 @@ class _Tracker:
         self.people.append(p)
         return p
 
-    def role(self, words: list[str]) -> Person | None:
-        """The person a "the <role>" phrase refers to."""
+    def known(self, word: str) -> Person | None:
+        """The person already met whose surname is ``word`` (lower case), if any."""
+        return next((p for p in reversed(self.people) if p.surname == word), None)
+
+    def role(self, words: list[str], strict: bool = False) -> Person | None:
+        """The person a "the <role>" phrase refers to (``strict``: only someone whose name came
+        with that word, else the last quoted or named person as well)."""
         head = _clean(words[-1]) if words else ""
         if head in _NON_PERSON or not head:
             return None
         for p in reversed(self.people):
             if head in p.words:
                 return p
-        return self.last
+        return None if strict else self.last
 
 
 def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
              sentence_tokens: list[str]) -> Person | None:
     """The speaker of a speech verb from the words before it (or after, for "said X")."""
+    if verb == "according to":
+        return _named_after(tr, after)
     while before and before[-1].lower() in _AUX:
         before = before[:-1]
     clause = before
@@ -142,13 +159,22 @@ def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
             role = clause[1:]
             if "of" in role:
                 role = role[:role.index("of")]
-            return tr.role(role)
-        run = _name_run(clause, from_end=True)
+            # "The Israelis described ...": a weak verb's role is someone met with it, never
+            # the last speaker by default
+            return tr.role(role, strict=verb in _WEAK)
+        run = _of_place(clause) or _name_run(clause, from_end=True)
+        if verb in _WEAK and len(run) < 2 and not (run and tr.known(_clean(run[-1]))):
+            titled = len(clause) > len(run) and _clean(clause[-len(run) - 1]) in _TITLES
+            if not (run and titled):  # "Insurance claims rose": no name, no report
+                return None
         return tr.person(run, clause) if run else None
     lead = _appositive_subject(sentence_tokens)
     if lead:
         return tr.person(lead, lead)
-    if verb not in ("told", "tells") and after:
+    lead = _appositive_before(before)
+    if lead:
+        return tr.person(lead, lead)
+    if verb not in ("told", "tells") and verb not in _WEAK and after:
         first = after[0].lower()
         if first in _PRONOUNS:
             return tr.last
@@ -162,7 +188,84 @@ def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
                     break
                 role.append(t)
             return tr.role(role) if role else None
+        return _named_after(tr, after)
     return None
+
+
+_FUNCTION = {"a", "an", "that", "this", "it", "its", "his", "her", "their", "there", "to", "by",
+             "from", "with", "as", "if", "when", "and", "but", "or", "not", "no"} | _PLACE_PREP
+
+
+def _named_after(tr: _Tracker, after: list[str]) -> Person | None:
+    """The person named after a verb past a few lower-case role words ("said housing minister
+    Yvette Cooper", "says 27-year-old Ross", "according to Mr Cable", "according to the
+    bishop"): a name of two words or more, a title and a name, or the surname of someone met
+    before; a role only when someone came with that role word (never the last speaker alone)."""
+    if after and after[0].lower() == "the":
+        role = []
+        for t in after[1:6]:
+            if t in {",", ".", ";", ":"} or t.lower() in _FUNCTION:
+                break
+            role.append(t)
+        return tr.role(role, strict=True) if role else None
+    i = 0
+    while i < min(len(after), 4) and _role_word(after[i]):
+        i += 1
+    titled = i < len(after) and _clean(after[i]) in _TITLES
+    run = _name_run(after[i:i + 6], from_end=False)
+    if not run:
+        return None
+    if len(run) >= 2 or titled:
+        return tr.person(run, after[:i + len(run) + titled])
+    return tr.known(_clean(run[-1]))
+
+
+def _role_word(tok: str) -> bool:
+    """A lower-case word of a role before a name ("housing", "minister", "27-year-old")."""
+    return tok[:1].isalnum() and not tok[:1].isupper() and tok.lower() not in _FUNCTION \
+        and tok.lower() not in _PRONOUNS
+
+
+def _of_place(clause: list[str]) -> list[str]:
+    """"Nicolas Sarkozy of France said", "Laura Brownlees of Save the Children said": the name
+    before "of" when what follows it is a name as well (an organisation, a place)."""
+    if "of" not in clause:
+        return []
+    k = len(clause) - 1 - clause[::-1].index("of")
+    tail = clause[k + 1:]
+    if not tail or not all(_capitalised(t) or t in ("the", "and", "for", "&") for t in tail):
+        return []
+    run = _name_run(clause[:k], from_end=True)
+    return run if len(run) >= 2 else []
+
+
+def _appositive_before(before: list[str]) -> list[str]:
+    """"... ," Curt Hopkins, director of the Committee, told ...", "Paul Jones, who sang on
+    ..., said", "The head of the unit, Mick Deats, said": the name of the comma-separated part
+    before the verb, past up to two parts that start in lower case (a role, a relative clause)."""
+    if not before or before[-1] != ",":
+        return []
+    parts, cur = [], []
+    for t in before:
+        if t == ",":
+            parts.append(cur)
+            cur = []
+        elif t in {":", ";", "(", ")"}:
+            parts, cur = [], []
+        else:
+            cur.append(t)
+    roles = 0
+    for part in reversed(parts):
+        if not part:
+            return []
+        if part[0][:1].islower():
+            roles += 1
+            if roles > 2:
+                return []
+            continue
+        run = _name_run(part, from_end=True)
+        return run if len(run) >= 2 else []
+    return []
 
 
 def _appositive_subject(tokens: list[str]) -> list[str]:
@@ -186,6 +289,21 @@ def _appositive_mention(tokens: list[str]) -> list[str]:
     return []
 
 
+def _named_subject(tr: _Tracker, tokens: list[str]) -> Person | None:
+    """A sentence led by one name word, "Mr Mubanga is the first ...", "Corbett goes on to
+    ...": the person of that title and name, or met before with that surname."""
+    lead = tokens
+    while lead and lead[0].lower() in {"but", "and", "however", "meanwhile", "yet", "so", ","}:
+        lead = lead[1:]
+    if len(lead) < 2 or not _capitalised(lead[0]):
+        return None
+    if _clean(lead[0]) in _TITLES and _capitalised(lead[1]):
+        return tr.person(_name_run(lead[:4], from_end=False), lead[:2])
+    run = _name_run(lead[:3], from_end=False)
+    known = tr.known(_clean(run[0])) if len(run) == 1 and run[0] == lead[0] else None
+    return known if known and " " in known.name else None  # a person, not "Labour"
+
+
 def _quote_marks(sentence: str) -> list[str]:
     return [c for c in sentence if c in '"“”']
 
@@ -206,8 +324,10 @@ def attribute(sentences: list[str]) -> list[str | None]:
     in_quote = False
     quote_from = 0  # first sentence of the open quotation
     prev_quoted = False
+    unnamed: list[tuple[int, str]] = []  # (sentence, role word) of "..., a minister has said."
     for i, s in enumerate(sentences):
         tokens = _TOKEN.findall(s)
+        met = len(tr.people)
         opens_quote = s.lstrip()[:1] in '"“'
         if opens_quote or i - quote_from > MAX_QUOTE_SENTENCES:
             in_quote = False  # a paragraph may reopen a quotation without closing the last one
@@ -227,19 +347,26 @@ def attribute(sentences: list[str]) -> list[str | None]:
         joined = " ".join(text_outside)
         said = False
         for m in _VERB.finditer(joined):
-            said = True
+            said = said or m.group(0) not in _WEAK
             verb_index = len(joined[:m.start()].split())
             verb = m.group(0)
             before = text_outside[:verb_index]
             after = text_outside[verb_index + len(verb.split()):]
             who = _subject(tr, before, after, verb, tokens)
             if who is not None:
+                said = True
                 break
+            if verb not in _WEAK and (not unnamed or unnamed[-1][0] != i):
+                head = _unnamed_role(before, after)
+                if head:
+                    unnamed.append((i, head))
         if not said and not starts_open:
             run = _name_run(tokens[:6], from_end=False)
             run = run if len(run) >= 2 else _appositive_mention(tokens)
             if len(run) >= 2:
                 tr.last = tr.person(run, run) or tr.last  # a new subject takes the focus
+            else:
+                tr.last = _named_subject(tr, tokens) or tr.last
         # quotation state after this sentence
         for c in marks:
             in_quote = (c == _QUOTE_OPEN) or (c == '"' and not in_quote)
@@ -258,7 +385,46 @@ def attribute(sentences: list[str]) -> list[str | None]:
         if not starts_open and in_quote:
             quote_from = i
         prev_quoted = speakers[i] is not None
+        if unnamed and tr.last is not None:  # the role's name comes later in the article:
+            # with the role word, or as the next sentence's speaker, named there first
+            new = who is not None and who in tr.people[met:] and " " in who.name
+            for k, head in [u for u in unnamed if u[0] < i and (
+                    u[1] in tr.last.words or new and u[0] == i - 1 and who is tr.last)]:
+                speakers[k] = speakers[k] or tr.last
+                unnamed.remove((k, head))
     return [p.name if p else None for p in speakers]
+
+
+def _unnamed_role(before: list[str], after: list[str]) -> str:
+    """The role word of a speaker given without a name, "..., a Home Office minister has said",
+    "Scotland's justice minister has warned ...", "..., said a senior minister" ("" for any
+    other subject, and for a body: "a spokesman", "the company")."""
+    while before and before[-1].lower() in _AUX:
+        before = before[:-1]
+    clause = before
+    for j in range(len(before) - 1, -1, -1):
+        if before[j] in {",", ":", ";", "-", "–", "—"}:
+            clause = before[j + 1:]
+            break
+    if not clause:
+        role = []
+        for t in after[:6]:
+            if t in {",", ".", ";", ":"}:
+                break
+            role.append(t)
+        clause = role if role and role[0].lower() in ("a", "an") else []
+    if not (0 < len(clause) <= 6) or not clause[-1].isalpha() or not clause[-1].islower():
+        return ""
+    indefinite = clause[0].lower() in ("a", "an")
+    possessive = any(t.endswith(("'s", "’s")) for t in clause[:-1])
+    head = clause[-1]
+    person = head not in _NON_PERSON and head not in _BODIES and not (
+        head.endswith("s") and not head.endswith("ss"))  # "Russia's newspapers claimed"
+    return head if (indefinite or possessive) and person else ""
+
+
+# what an unnamed subject is when it is no person ("Australia's competition watchdog said")
+_BODIES = {"watchdog", "regulator", "charity", "claim", "authority", "institute", "panel"}
 
 
 _ASK = re.compile(

@@ -3,10 +3,9 @@ that the attribution pass (qa/ingest/speakers.py) leaves without a speaker but t
 X's words.
 
 News reports one person's words over several sentences, and only some of them carry a speech
-verb with X as its subject. The rest name X some other way ("Mr Gref also poured cold water on
-...", "according to Mr Cable", "Ultimately, Dr Frasca sees games as ...") or continue a quotation
-after the sentence that attributed it ("We wanted everything done properly." after "...," he
-added.). Two features, one value per picked row (0 for every row of a question that names nobody):
+verb (or another form the pass reads) with X as its subject. The rest name X some other way
+("Mr Gref also poured cold water on ...", "Saints boss Redknapp was upbeat about ...") or continue
+a quotation after the sentence that attributed it. Two features, one value per picked row (0 for every row of a question that names nobody):
 
 - ``mention``: the sentence names X (one of the question's words for X, in any case, or with a
   possessive);
