@@ -162,3 +162,43 @@ def test_an_unnamed_body_or_a_known_speaker_does_not_take_the_lead():
                  "Mr Samuel said he disagreed."]
     assert attribute(sentences) == [None, "Graeme Samuel", None, "Mikhail Fradkov", None,
                                     "Graeme Samuel"]
+
+
+def _stored_speakers(path):
+    import json
+
+    gen = path / json.loads((path / "manifest.json").read_text())["generation"]
+    return [json.loads(line) for line in (gen / "documents.jsonl").read_text().splitlines()]
+
+
+def test_an_index_saved_by_an_older_attribution_pass_is_attributed_again_on_open(tmp_path):
+    """Re-ingesting the same text finds it unchanged, so an index made before the pass learnt a
+    form would keep its old speakers for good: its articles are attributed again when it opens."""
+    import hashlib
+    import json
+
+    from qa import Document, Index
+    from qa.ingest import speakers
+    from tests.fakes import FakeEncoder
+
+    text = ("Vince Cable set out the plan on Monday. "
+            "The average saving would be more than 1,000 pounds, according to Mr Cable.")
+    Index.build([Document("a", text, title="Plan")], encoder=FakeEncoder(), path=tmp_path)
+    (row,) = _stored_speakers(tmp_path)
+    assert row["speakers_version"] == speakers.VERSION and row["speakers"] == [[1, "Vince Cable"]]
+
+    # as an index written before: no version, and the older pass gave the sentence to nobody
+    gen = tmp_path / json.loads((tmp_path / "manifest.json").read_text())["generation"]
+    row.pop("speakers_version")
+    row["speakers"] = []
+    data = (json.dumps(row) + "\n").encode()
+    (gen / "documents.jsonl").write_bytes(data)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["files"]["documents.jsonl"] = hashlib.sha256(data).hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+
+    index = Index.open(tmp_path, encoder=FakeEncoder())
+    assert [h.speaker for h in index.ask("What did Vince Cable say?").hits[:1]] == ["Vince Cable"]
+    index.save()  # the next commit stores them under this pass's version
+    (row,) = _stored_speakers(tmp_path)
+    assert row["speakers_version"] == speakers.VERSION and row["speakers"] == [[1, "Vince Cable"]]

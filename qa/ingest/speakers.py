@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 
 from ..tuning import MAX_QUOTE_SENTENCES
 
+# Bump when attribution changes: an index stores each article's speakers with this number, and an
+# article stored under another is attributed again when the index is opened (StoredDoc.current).
+VERSION = 2
+
 VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warned|"
          "warns|explained|explains|continued|claimed|argued|argues|stressed|stresses|"
          "insisted|insists|complained|criticised|criticized|lamented|speculated|replied|admitted|"

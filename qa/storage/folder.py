@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,6 +57,8 @@ from . import FILES, FORMAT_VERSION, LOCK, MANIFEST, SEARCH_FILE  # noqa: F401
 from .files import last_line, sha256_file
 from .stored import Snapshot, StoredDoc
 from .writing import locked, save, write  # noqa: F401  (the write side)
+
+log = logging.getLogger(__name__)
 
 
 def rebuild_hint(path: Path) -> str:
@@ -149,7 +152,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
         for name, digest in zip([n for n in names if not (lazy and n == "vectors.f32")], hashed):
             _check_digest(path, manifest, name, digest)
     side = {name: gen_dir / name for name in names}
-    n = sum(size for _, _, size, _ in rows)
+    n = sum(row[2] for row in rows)
     if len(spans) != n:
         raise IndexFileError(f"index at {path} is inconsistent: its documents have {n} sentences, "
                              f"spans.i64 holds {len(spans)}; {rebuild_hint(path)}")
@@ -236,7 +239,9 @@ def earlier_documents(path: Path) -> list[Document]:
         return []
 
 
-def _doc_fields(line: str) -> tuple[Document, str, int, list | None]:
+def _doc_fields(line: str) -> tuple[Document, str, int, list | None, int | None]:
+    """One documents.jsonl row: (article, content hash, sentence count, speakers, the
+    attribution version they were made by)."""
     row = json.loads(line)
     doc = Document(**row["document"])
     size, speakers = row["sentences"], row.get("speakers")
@@ -252,15 +257,15 @@ def _doc_fields(line: str) -> tuple[Document, str, int, list | None]:
                                  f"sentence {i!r}, of {size}")
             who[i] = name
         speakers = who
-    return doc, row["hash"], size, speakers
+    return doc, row["hash"], size, speakers, row.get("speakers_version")
 
 
 def _stored_docs(rows: list, spans: np.ndarray) -> list[StoredDoc]:
     """StoredDocs whose offsets are views of ``spans``, after checking the offsets invariant in
     one pass: doc.text[start:end] is each sentence, in order."""
-    sizes = np.array([size for _, _, size, _ in rows], np.int64)
+    sizes = np.array([row[2] for row in rows], np.int64)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(rows) else sizes
-    limit = np.repeat(np.array([len(doc.text) for doc, _, _, _ in rows], np.int64), sizes)
+    limit = np.repeat(np.array([len(row[0].text) for row in rows], np.int64), sizes)
     starts, ends = spans[:, 0], spans[:, 1]
     prev = np.concatenate([[0], ends[:-1]])
     prev[first[sizes > 0]] = 0
@@ -269,5 +274,10 @@ def _stored_docs(rows: list, spans: np.ndarray) -> list[StoredDoc]:
         doc = rows[int(np.searchsorted(first, bad[0], side="right")) - 1][0]
         raise ValueError(f"document {doc.id!r}: sentence span {starts[bad[0]]}:{ends[bad[0]]} is "
                          f"out of order or outside its {len(doc.text)}-character text")
-    return [StoredDoc(doc, digest, spans[lo:lo + size], speakers)
-            for (doc, digest, size, speakers), lo in zip(rows, first.tolist())]
+    from ..ingest.speakers import VERSION
+
+    stale = sum(row[3] is not None and row[4] != VERSION for row in rows)
+    if stale:  # once: the next commit stores them under this version
+        log.info("attributing the speakers of %d articles again (stored by an earlier pass)", stale)
+    return [StoredDoc(doc, digest, spans[lo:lo + size], speakers).current(version)
+            for (doc, digest, size, speakers, version), lo in zip(rows, first.tolist())]

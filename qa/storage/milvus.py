@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from ..errors import IndexFileError, InputError
+from ..ingest.speakers import VERSION as SPEAKERS_VERSION
 from .stored import StoredDoc
 from ..types import Document
 
@@ -433,13 +434,15 @@ def _keyed_schema(key: str):
 
 def _blob(d: StoredDoc) -> str:
     return json.dumps({"document": d.document.to_dict(), "bounds": d.bounds.ravel().tolist(),
-                       "speakers": d.speakers}, ensure_ascii=True)  # ASCII: chars = bytes
+                       "speakers": d.speakers, "speakers_version": SPEAKERS_VERSION},
+                      ensure_ascii=True)  # ASCII: chars = bytes
 
 
 def _stored(digest: str, blob: str) -> StoredDoc:
     data = json.loads(blob)
     bounds = np.asarray(data["bounds"], np.int64).reshape(-1, 2)
-    return StoredDoc(Document(**data["document"]), digest, bounds, data.get("speakers"))
+    return StoredDoc(Document(**data["document"]), digest, bounds,
+                     data.get("speakers")).current(data.get("speakers_version"))
 
 
 def _connect(location: Location):

@@ -1,7 +1,7 @@
 """What an index holds in memory, as the folder format reads and writes it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,18 @@ class StoredDoc:
            speakers: list[str | None] | None = None) -> "StoredDoc":
         bounds = np.array([[s.start, s.end] for s in spans], np.int64).reshape(-1, 2)
         return cls(document, hash, bounds, speakers)
+
+    def current(self, version: int | None) -> "StoredDoc":
+        """This article with speakers of the attribution pass this code runs: those stored, when
+        they were made by it (``version``: the stored ``speakers.VERSION``), else attributed again
+        from its sentences (an index made before the pass changed: re-ingesting the same text
+        would find it unchanged and keep the old speakers)."""
+        from ..ingest.speakers import VERSION, attribute
+
+        if self.speakers is None or version == VERSION:
+            return self
+        text = self.document.text
+        return replace(self, speakers=attribute([text[s:e] for s, e in self.bounds.tolist()]))
 
     @property
     def spans(self) -> list[Span]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexFileError
+from ..ingest.speakers import VERSION as SPEAKERS_VERSION
 from . import FORMAT_VERSION, LOCK, MANIFEST, SEARCH_FILE
 from .files import fsync, fsync_path, locked_file, sha256_file, write_durably, write_lines
 from .stored import Snapshot, StoredDoc
@@ -100,6 +101,7 @@ def _doc_row(d: StoredDoc) -> dict[str, Any]:
     row = {"document": d.document.to_dict(), "hash": d.hash, "sentences": d.size}
     if d.speakers is not None:  # [sentence number, name] where someone is quoted or reported
         row["speakers"] = [[i, name] for i, name in enumerate(d.speakers) if name is not None]
+        row["speakers_version"] = SPEAKERS_VERSION
     return row
 
 
