@@ -4,7 +4,8 @@
       manifest.json        format version, model, dimension, counts, per-document hashes,
                            fingerprint, and which generation folder is current
       g000007/documents.jsonl   one article a line: its metadata, text, sentence count and
-                                who says which sentence
+                                who says which sentence (with the attribution pass's version:
+                                an article stored by an earlier pass is attributed again on open)
       g000007/spans.i64         every sentence's (start, end) offsets, raw int64, in row order
       g000007/vectors.f32       the sentence vectors: raw little-endian float32, (sentences,
                                 dimension), in document order. Read row by row from disk where
