@@ -203,3 +203,17 @@ def test_it_is_a_body_quoted_last_never_a_person():
 def test_how_did_x_react_asks_for_their_words():
     assert asked_about("How did Yukos react to losing its US bankruptcy case?") == {"yukos"}
     assert asked_topic("How did the Kremlin respond to the sanctions?") == "the sanctions"
+
+
+def test_the_person_named_past_a_body_and_a_role_speaks():
+    sentences = ["Sales may slow, said Gartner analyst Brian Gammage.",
+                 "Growth was faster, according to Bank of England deputy governor Rachel Lomax.",
+                 "Rachel Lomax cited the late 1980s as an example.",
+                 "Sales rose, said BRC director-general Kevin Hawkins.",
+                 "Sales fell, the BRC said.",
+                 "Fans came, said Paul Dergarabedian of box office tracker Exhibitor Relations.",
+                 "The Vestey Group said it owned the land.",
+                 "But a spokesman added: \"We will appeal.\""]
+    assert attribute(sentences) == ["Brian Gammage", "Rachel Lomax", "Rachel Lomax",
+                                    "Kevin Hawkins", "BRC", "Paul Dergarabedian", "Vestey Group",
+                                    "Vestey Group"]

@@ -16,7 +16,9 @@ A rule-based pass over an article's sentences, in order:
   Airline Association (ERAA) claims", "an REM spokesman said" / "a spokesman for the Home
   Office" (the body), "the spokesman" (whoever a spokesman spoke for last), "the company", "the
   firm, whose ..., insisted", "it said" (the body quoted last); a capitalised word for a person
-  after "the" ("the Chancellor", "the Spaniard") is still the person named with it or before.
+  after "the" ("the Chancellor", "the Spaniard") is still the person named with it or before;
+  a person named past a body and a role speaks, not the body ("said Gartner analyst Brian
+  Gammage", "according to Bank of England deputy governor Rachel Lomax").
 Names are kept as written at first mention ("Mikhail Galuzin"); questions name them any way
 ("Galuzin", "Mr Galuzin", "Russian ambassador Mikhail Galuzin").
 """
@@ -35,11 +37,11 @@ VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warn
          "commented|remarked|suggested|suggests|believes|blamed|blames|pointed out|branded|"
          "announced|declared|predicted|acknowledged|confirmed|denied|agreed|wrote|writes|"
          "maintained|observed|reckons|thinks|believed|cautioned|added that|went on|claims|"
-         "described|describes|intimated|likened|sees|according to")
+         "described|describes|intimated|likened|sees|cited|according to")
 _VERB = re.compile(rf"\b(?:{VERBS})\b")
 # verbs that are a report only with their subject before them ("Dr Frasca sees games as ..."):
 # never "claims X", and without a subject the sentence is no report ("Insurance claims rose")
-_WEAK = {"claims", "described", "describes", "intimated", "likened", "sees"}
+_WEAK = {"claims", "described", "describes", "intimated", "likened", "sees", "cited"}
 _QUOTE_OPEN = "“"
 _QUOTE_CLOSE = "”"
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "prof", "professor", "dame"}
@@ -231,7 +233,9 @@ def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
             return tr.last
         run = _name_run(after[:6], from_end=False)
         if run:
-            return tr.person(run, after[:len(run)])
+            past = _past_body(after, len(run), len(run) == 1)
+            return tr.person(_name_run(past, from_end=True), past) if past \
+                else tr.person(run, after[:len(run)])
         phrase = []
         for t in after[:8]:
             if t in {",", ".", ";", ":", '"', _QUOTE_OPEN, _QUOTE_CLOSE}:
@@ -321,6 +325,8 @@ def _spokesman(tr: _Tracker, phrase: list[str]) -> Person | None:
             who = tr.organisation(named, phrase[1:k])
         elif phrase[0].lower() == "the":
             who = tr.spokes
+        elif k == 1 and tr.last is not None and tr.last is tr.body:
+            who = tr.last  # "The Vestey Group said ... But a spokesman added:"
         else:
             return None
     if who is not None:
@@ -351,9 +357,29 @@ def _named_after(tr: _Tracker, after: list[str]) -> Person | None:
     run = _name_run(after[i:i + 6], from_end=False)
     if not run:
         return None
+    past = _past_body(after, i + len(run), len(run) == 1)
+    if past:
+        return tr.person(_name_run(past, from_end=True), past)
     if len(run) >= 2 or titled:
         return tr.person(run, after[:i + len(run) + titled])
     return tr.known(_clean(run[-1]))
+
+
+def _past_body(after: list[str], j: int, one_word: bool) -> list[str]:
+    """The role words and the name of the person named past a body's name ending at ``j``:
+    "said Gartner analyst Brian Gammage", "according to Bank of England deputy governor Rachel
+    Lomax" (empty unless role words and a name of two words follow)."""
+    if after[j:j + 1] == ["of"] and one_word:  # a word and its place: "Bank of Japan"
+        j += 1 + len(_name_run(after[j + 1:j + 5], from_end=False))
+    k = j
+    while k < min(len(after), j + 4) and _role_word(after[k]):
+        k += 1
+    end = k
+    while end < min(len(after), k + 4) and _capitalised(after[end]):
+        end += 1
+    named = _name_run(after[k:end], from_end=False)
+    # the role words and the name: the body's name is no word of the person ("the BRC said")
+    return after[j:end] if k > j and len(named) >= 2 else []
 
 
 def _role_word(tok: str) -> bool:
