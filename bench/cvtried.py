@@ -5,6 +5,7 @@
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried prev          # the sentence before, gated by how a sentence opens
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried weights       # the weights every fold re-picks, together
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried depth         # more candidates re-ranked
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried topic         # the speaker's statements by the topic alone
 
 Each prints every variant's figures on all questions (in fold), the out-of-fold result of
 choosing among them per fold (5 folds by article, bench/cv.py), and the mean utility pooled over
@@ -183,6 +184,32 @@ def prev(rows, fold, base) -> None:
     compare(rows, fold, variants)
 
 
+def topic(rows, fold, base) -> None:
+    """Issue 18 item 3 (a): the asked person's statements ordered by the question's topic, a
+    feature added to every cached row: cosine(the topic alone, "Y" of "what did X say about
+    Y", with the sentence) on the candidates the pass gives to X, 0 elsewhere."""
+    import qa.ranking.fuse as fuse
+    from bench.cache import CachedEncoder
+    from qa.encoders import load_encoder
+    from qa.ingest.speakers import asked_topic
+
+    enc = CachedEncoder(load_encoder())
+    said = cv.FEATURES.index("speaker")
+    for r in rows:
+        col = np.zeros((len(r["texts"]), 1), np.float32)
+        t = asked_topic(r["q"])
+        if t and (r["F"][:, said] > 0).any():
+            v = np.asarray(enc.encode([t] + list(r["texts"])), np.float32)
+            v /= np.linalg.norm(v, axis=1, keepdims=True)
+            col[:, 0] = (v[1:] @ v[0]) * (r["F"][:, said] > 0)
+        r["F"] = np.hstack([r["F"], col])
+    enc.save()
+    cv.FEATURES = list(cv.FEATURES) + ["topic"]
+    fuse.UNSCALED = tuple(fuse.UNSCALED) + ("topic",)
+    compare(rows, fold, {f"topic {w:g}": replace(base, weights={**base.weights, "topic": w})
+                         for w in (0.0, 0.25, 0.5, 1.0, 2.0)})
+
+
 def weights(rows, fold, base) -> None:
     w = base.weights
     variants = {"shipped": base,
@@ -200,13 +227,13 @@ def depth(rows, fold, base) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("ctx-ce", "temperature", "prev", "weights", "depth"))
+    ap.add_argument("what", choices=("ctx-ce", "temperature", "prev", "weights", "depth", "topic"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rows = cv.load()
     run = {"ctx-ce": ctx_ce, "temperature": temperature, "prev": prev, "weights": weights,
-           "depth": depth}
+           "depth": depth, "topic": topic}
     run[args.what](rows, cv.folds(rows), cv.shipped())
     return 0
 

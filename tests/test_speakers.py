@@ -202,3 +202,58 @@ def test_an_index_saved_by_an_older_attribution_pass_is_attributed_again_on_open
     index.save()  # the next commit stores them under this pass's version
     (row,) = _stored_speakers(tmp_path)
     assert row["speakers_version"] == speakers.VERSION and row["speakers"] == [[1, "Vince Cable"]]
+
+
+def test_a_named_body_is_a_speaker_and_the_company_is_the_body_quoted_last():
+    sentences = ["The Vestey Group said it had owned the land since 1920.",
+                 "The firm, whose subsidiary runs 13 farms, insisted that it had complied.",
+                 "The company pointed out that the farm employs 300 workers.",
+                 "The European Regions Airline Association (ERAA) claims nobody was consulted.",
+                 "The association said costs would rise.",
+                 "The Foreign Office said travel was safe."]
+    assert attribute(sentences) == ["Vestey Group", "Vestey Group", "Vestey Group",
+                                    "European Regions Airline Association",
+                                    "European Regions Airline Association", "Foreign Office"]
+    assert matches("European Regions Airline Association", asked_about(
+        "What does the European Regions Airline Association think of the new rules?"))
+
+
+def test_a_spokesman_speaks_for_the_body_named_with_him():
+    sentences = ["Mills could hardly stand up, said an REM spokesman.",
+                 "The band's spokesman said they would review their dates.",
+                 "The band were still hopeful, added the spokesman.",
+                 "A Home Office spokeswoman said it was wrong."]
+    assert attribute(sentences) == ["REM", "REM", "REM", "Home Office"]
+    assert asked_about("What did REM's spokesman say about the tour?") == {"rem"}
+
+
+def test_it_is_a_body_quoted_last_never_a_person():
+    sentences = ["Yukos said it would consider its options.",
+                 "However, it claimed that the court had backed its argument.",
+                 "Steven Theede said the case was strong.",
+                 "It said nothing about costs.",
+                 "Gordon Brown has addressed the conference.",
+                 "The Chancellor said taxes would not rise.",
+                 "The Spaniard said he was happy.",
+                 "The Israelis described the plan as fair."]
+    assert attribute(sentences) == ["Yukos", "Yukos", "Steven Theede", None, None,
+                                    "Gordon Brown", "Gordon Brown", None]
+
+
+def test_how_did_x_react_asks_for_their_words():
+    assert asked_about("How did Yukos react to losing its US bankruptcy case?") == {"yukos"}
+    assert asked_topic("How did the Kremlin respond to the sanctions?") == "the sanctions"
+
+
+def test_the_person_named_past_a_body_and_a_role_speaks():
+    sentences = ["Sales may slow, said Gartner analyst Brian Gammage.",
+                 "Growth was faster, according to Bank of England deputy governor Rachel Lomax.",
+                 "Rachel Lomax cited the late 1980s as an example.",
+                 "Sales rose, said BRC director-general Kevin Hawkins.",
+                 "Sales fell, the BRC said.",
+                 "Fans came, said Paul Dergarabedian of box office tracker Exhibitor Relations.",
+                 "The Vestey Group said it owned the land.",
+                 "But a spokesman added: \"We will appeal.\""]
+    assert attribute(sentences) == ["Brian Gammage", "Rachel Lomax", "Rachel Lomax",
+                                    "Kevin Hawkins", "BRC", "Paul Dergarabedian", "Vestey Group",
+                                    "Vestey Group"]

@@ -11,7 +11,14 @@ A rule-based pass over an article's sentences, in order:
 - the forms around the verb that name the speaker otherwise: "according to Mr X", "said
   housing minister X", "X, director of the Committee, told", "X of France said", and report
   verbs read only with a named subject before them ("Dr X sees games as ...", "X described
-  ..."); a sentence led by "Mr X" or by the surname of someone named before gives "he" to X.
+  ..."); a sentence led by "Mr X" or by the surname of someone named before gives "he" to X;
+- organisations speak too: "The Vestey Group said", "the WTO said", "The European Regions
+  Airline Association (ERAA) claims", "an REM spokesman said" / "a spokesman for the Home
+  Office" (the body), "the spokesman" (whoever a spokesman spoke for last), "the company", "the
+  firm, whose ..., insisted", "it said" (the body quoted last); a capitalised word for a person
+  after "the" ("the Chancellor", "the Spaniard") is still the person named with it or before;
+  a person named past a body and a role speaks, not the body ("said Gartner analyst Brian
+  Gammage", "according to Bank of England deputy governor Rachel Lomax").
 Names are kept as written at first mention ("Mikhail Galuzin"); questions name them any way
 ("Galuzin", "Mr Galuzin", "Russian ambassador Mikhail Galuzin").
 """
@@ -34,11 +41,11 @@ VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warn
          "commented|remarked|suggested|suggests|believes|blamed|blames|pointed out|branded|"
          "announced|declared|predicted|acknowledged|confirmed|denied|agreed|wrote|writes|"
          "maintained|observed|reckons|thinks|believed|cautioned|added that|went on|claims|"
-         "described|describes|intimated|likened|sees|according to")
+         "described|describes|intimated|likened|sees|cited|according to")
 _VERB = re.compile(rf"\b(?:{VERBS})\b")
 # verbs that are a report only with their subject before them ("Dr Frasca sees games as ..."):
 # never "claims X", and without a subject the sentence is no report ("Insurance claims rose")
-_WEAK = {"claims", "described", "describes", "intimated", "likened", "sees"}
+_WEAK = {"claims", "described", "describes", "intimated", "likened", "sees", "cited"}
 _QUOTE_OPEN = "“"
 _QUOTE_CLOSE = "”"
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "prof", "professor", "dame"}
@@ -69,6 +76,7 @@ _TOKEN = re.compile(r"[A-Z]\.|[\w'’\-]+(?:\.[\w'’\-]+)*|\S")
 class Person:
     name: str  # as first written, titles such as Mr cut
     words: set[str] = field(default_factory=set)  # every lower-case word written with the name
+    body: bool = False  # an organisation ("Vestey Group", "Yukos"), not a person
 
     @property
     def surname(self) -> str:
@@ -108,22 +116,48 @@ class _Tracker:
     def __init__(self) -> None:
         self.people: list[Person] = []
         self.last: Person | None = None  # last quoted or named subject
+        self.body: Person | None = None  # the organisation last quoted ("the company" after it)
+        self.spokes: Person | None = None  # who the last spokesman quoted spoke for
 
-    def person(self, run: list[str], context: list[str]) -> Person | None:
+    def person(self, run: list[str], context: list[str], body: bool = False) -> Person | None:
         words = [_clean(t) for t in run if _clean(t) not in _TITLES]
         words = [w for w in words if w]
         if not words or all(w in _NOT_NAMES for w in words):
             return None
         for p in reversed(self.people):
+            if p.body and words[-1] in _NON_PERSON and len(words) > 1:
+                # "the Foreign Office" is not "the Home Office": a body's whole name
+                if words == [_clean(t) for t in p.name.split()]:
+                    return p
+                continue
             if words[-1] == p.surname or (len(words) == 1 and words[0] in p.words):
                 p.words.update(_clean(t) for t in context)
                 return p
         kept = [t for t in run if _clean(t) not in _TITLES]
-        # "Kremlin Spokesman Dmitry Peskov" is Dmitry Peskov; the title words stay in ``words``
-        name = " ".join(kept[-3:] if len(kept) > 2 and len(kept[-2]) <= 2 else kept[-2:])
-        p = Person(name=name, words={_clean(t) for t in context} | set(words))
+        if body:
+            name = " ".join(kept)
+        else:
+            # "Kremlin Spokesman Dmitry Peskov" is Dmitry Peskov; the title words stay in ``words``
+            name = " ".join(kept[-3:] if len(kept) > 2 and len(kept[-2]) <= 2 else kept[-2:])
+        p = Person(name=name, words={_clean(t) for t in context} | set(words),
+                   body=body or words[-1] in _NON_PERSON)
         self.people.append(p)
         return p
+
+    def organisation(self, run: list[str], context: list[str]) -> Person | None:
+        """The body named by ``run`` ("European Regions Airline Association"), met or new."""
+        return self.person(run, context, body=True)
+
+    def referred_body(self, head: str) -> Person | None:
+        """The body "the company", "the group", "the association" refers to: the one last
+        quoted, if its name does not say it is another kind ("the group" is no "Association")."""
+        b = self.body
+        if b is None or head not in _BODY_WORDS:
+            return None
+        last = _clean(b.name.split()[-1])
+        if last in _BODY_WORDS and last != head and head not in ("company", "firm"):
+            return None
+        return b
 
     def known(self, word: str) -> Person | None:
         """The person already met whose surname is ``word`` (lower case), if any."""
@@ -159,13 +193,29 @@ def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
         last = clause[-1].lower()
         if last in _PRONOUNS:
             return tr.last
-        if clause[0].lower() == "the" and 1 < len(clause) <= 6:
+        if last == "it" and len(clause) == 1:  # "it said" after the company was quoted
+            return tr.last if tr.last is not None and tr.last is tr.body else None
+        spoken = _spokesman(tr, clause)
+        if spoken is not None:
+            return spoken
+        if clause[0].lower() == "the" and 1 < len(clause) <= 9:
             role = clause[1:]
             if "of" in role:
                 role = role[:role.index("of")]
             # "The Israelis described ...": a weak verb's role is someone met with it, never
             # the last speaker by default
-            return tr.role(role, strict=verb in _WEAK)
+            met = tr.role(role, strict=True)
+            if met is not None:
+                return met
+            named = _body_name(role)
+            if named:  # "The Vestey Group said", "The European ... Association (ERAA) claims"
+                return tr.organisation(named, clause)
+            if len(role) == 1 and _clean(role[0]) in _BODY_WORDS:  # "the company said"
+                met = tr.referred_body(_clean(role[0]))
+                if met is not None or _clean(role[0]) in _NON_PERSON:
+                    return met
+            if len(clause) <= 6:
+                return tr.role(role, strict=verb in _WEAK)
         run = _of_place(clause) or _name_run(clause, from_end=True)
         if verb in _WEAK and len(run) < 2 and not (run and tr.known(_clean(run[-1]))):
             titled = len(clause) > len(run) and _clean(clause[-len(run) - 1]) in _TITLES
@@ -175,6 +225,9 @@ def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
     lead = _appositive_subject(sentence_tokens)
     if lead:
         return tr.person(lead, lead)
+    if len(before) > 3 and before[0].lower() == "the" and before[2] == "," \
+            and _clean(before[1]) in _BODY_WORDS:  # "The firm, whose ... farms, insisted"
+        return tr.referred_body(_clean(before[1]))
     lead = _appositive_before(before)
     if lead:
         return tr.person(lead, lead)
@@ -184,16 +237,105 @@ def _subject(tr: _Tracker, before: list[str], after: list[str], verb: str,
             return tr.last
         run = _name_run(after[:6], from_end=False)
         if run:
-            return tr.person(run, after[:len(run)])
+            past = _past_body(after, len(run), len(run) == 1)
+            return tr.person(_name_run(past, from_end=True), past) if past \
+                else tr.person(run, after[:len(run)])
+        phrase = []
+        for t in after[:8]:
+            if t in {",", ".", ";", ":", '"', _QUOTE_OPEN, _QUOTE_CLOSE}:
+                break
+            phrase.append(t)
+        spoken = _spokesman(tr, phrase)  # "said an REM spokesman", "added the spokesman"
+        if spoken is not None:
+            return spoken
         if first == "the":
-            role = []
-            for t in after[1:6]:
-                if t in {",", ".", ";", ":"}:
-                    break
-                role.append(t)
+            role = phrase[1:6]
             return tr.role(role) if role else None
         return _named_after(tr, after)
     return None
+
+
+# who "the <word>" can be when the article quoted an organisation before
+_BODY_WORDS = {"company", "firm", "group", "association", "union", "airline", "carrier",
+               "retailer", "bank", "band", "club", "charity", "organisation", "organization",
+               "agency", "network", "maker", "operator", "chain", "giant", "supermarket"}
+_SPOKES = {"spokesman", "spokeswoman", "spokesperson", "representative"}
+
+
+def _body_name(role: list[str]) -> list[str]:
+    """The name of a body after "the", capitalised: an abbreviation ("the WTO", "the FBI"), a
+    name that ends in what bodies are called ("Vestey Group", "Health and Safety Executive"),
+    or one given with its abbreviation ("European Regions Airline Association (ERAA)"), the
+    bracket dropped. Not a capitalised word for a person: "the Chancellor", "the Spaniard",
+    "the Salford MP" refer to someone named before (``_Tracker.role``)."""
+    words, abbreviated, bracket = [], False, False
+    for t in role:
+        if t == "(":
+            bracket = True
+        elif t == ")":
+            bracket = False
+        elif bracket:
+            abbreviated = abbreviated or _abbreviation(t)
+        else:
+            words.append(t)
+    if not words or not all(_capitalised(t) and t[0].isalpha() or 0 < k < len(words) - 1
+                            and t in ("and", "&", "for") for k, t in enumerate(words)):
+        return []
+    if len(words) == 1:
+        return words if _abbreviation(words[0]) or _clean(words[0]) in _INSTITUTIONS else []
+    return words if abbreviated or _clean(words[-1]) in _ORG_HEADS else []
+
+
+def _abbreviation(tok: str) -> bool:
+    """ "WTO", "ODPM", "FBI" (not "MP", "I")."""
+    return len(tok) >= 2 and tok.isalpha() and tok.isupper() and tok not in _PERSON_ABBREVIATIONS
+
+
+_PERSON_ABBREVIATIONS = {"MP", "MEP", "MSP", "AM", "PM", "QC", "CEO", "DJ", "MC"}
+# one capitalised word after "the" that names a body, not a person
+_INSTITUTIONS = {"kremlin", "pentagon", "treasury", "vatican", "government", "commission",
+                 "executive", "elysee", "bundesbank", "fed"}
+# last words of a body's name ("Vestey Group", "Green Party", "Welsh Assembly Government")
+_ORG_HEADS = _NON_PERSON | {
+    "executive", "council", "party", "office", "institute", "news", "times", "post", "fund",
+    "bureau", "federation", "foundation", "trust", "society", "league", "authority", "ministry",
+    "treasury", "corporation", "corp", "inc", "plc", "ltd", "commission", "assembly",
+    "parliament", "administration", "services", "industries", "airlines", "airways", "systems",
+    "motors", "telecom", "reserve", "exchange", "centre", "center", "forum", "alliance",
+    "coalition", "confederation", "chamber", "chambers", "tribunal", "unit", "company", "firm",
+    "association", "union", "bank", "airline", "band", "club", "charity", "organisation",
+    "organization", "agency", "network", "group"}
+
+
+def _spokesman(tr: _Tracker, phrase: list[str]) -> Person | None:
+    """Who a spokesman phrase speaks for: "an REM spokesman", "A Home Office spokeswoman",
+    "a spokesman for Vestey", "the spokesman" / "the band's spokesman" (the body or person a
+    spokesman was last quoted for); None for any other phrase."""
+    heads = [k for k, t in enumerate(phrase) if t.lower() in _SPOKES]
+    if not heads or not phrase or phrase[0].lower() not in ("a", "an", "the"):
+        return None
+    k = heads[0]
+    tail = phrase[k + 1:]
+    if tail[:1] == ["for"]:
+        tail = tail[2:] if tail[1:2] and tail[1].lower() == "the" else tail[1:]
+        run = _name_run(tail[:6], from_end=False)
+        if run:
+            who = tr.person(run, run)
+        else:  # "a spokesman for the company"
+            who = tr.referred_body(_clean(tail[0])) if len(tail) == 1 else None
+    else:
+        named = [t for t in phrase[1:k] if _capitalised(t)]
+        if phrase[0].lower() != "the" and named and len(named) == k - 1:
+            who = tr.organisation(named, phrase[1:k])
+        elif phrase[0].lower() == "the":
+            who = tr.spokes
+        elif k == 1 and tr.last is not None and tr.last is tr.body:
+            who = tr.last  # "The Vestey Group said ... But a spokesman added:"
+        else:
+            return None
+    if who is not None:
+        tr.spokes = who
+    return who
 
 
 _FUNCTION = {"a", "an", "that", "this", "it", "its", "his", "her", "their", "there", "to", "by",
@@ -219,9 +361,29 @@ def _named_after(tr: _Tracker, after: list[str]) -> Person | None:
     run = _name_run(after[i:i + 6], from_end=False)
     if not run:
         return None
+    past = _past_body(after, i + len(run), len(run) == 1)
+    if past:
+        return tr.person(_name_run(past, from_end=True), past)
     if len(run) >= 2 or titled:
         return tr.person(run, after[:i + len(run) + titled])
     return tr.known(_clean(run[-1]))
+
+
+def _past_body(after: list[str], j: int, one_word: bool) -> list[str]:
+    """The role words and the name of the person named past a body's name ending at ``j``:
+    "said Gartner analyst Brian Gammage", "according to Bank of England deputy governor Rachel
+    Lomax" (empty unless role words and a name of two words follow)."""
+    if after[j:j + 1] == ["of"] and one_word:  # a word and its place: "Bank of Japan"
+        j += 1 + len(_name_run(after[j + 1:j + 5], from_end=False))
+    k = j
+    while k < min(len(after), j + 4) and _role_word(after[k]):
+        k += 1
+    end = k
+    while end < min(len(after), k + 4) and _capitalised(after[end]):
+        end += 1
+    named = _name_run(after[k:end], from_end=False)
+    # the role words and the name: the body's name is no word of the person ("the BRC said")
+    return after[j:end] if k > j and len(named) >= 2 else []
 
 
 def _role_word(tok: str) -> bool:
@@ -359,6 +521,8 @@ def attribute(sentences: list[str]) -> list[str | None]:
             who = _subject(tr, before, after, verb, tokens)
             if who is not None:
                 said = True
+                if " " not in who.name and {"it", "its"} & {t.lower() for t in after[:2]}:
+                    who.body = True  # "Yukos said it would ...": a body, "it" from now on
                 break
             if verb not in _WEAK and (not unnamed or unnamed[-1][0] != i):
                 head = _unnamed_role(before, after)
@@ -379,6 +543,8 @@ def attribute(sentences: list[str]) -> list[str | None]:
         if who is not None:
             speakers[i] = who
             tr.last = who
+            if who.body and not (len(who.name) == 2 and who.name.isupper()):  # not the US, EU
+                tr.body = who
             if starts_open:
                 for j in range(quote_from, i):
                     speakers[j] = speakers[j] or who
@@ -434,7 +600,8 @@ _BODIES = {"watchdog", "regulator", "charity", "claim", "authority", "institute"
 _ASK = re.compile(
     r"^\s*(?:what|how|why)\s+(?:did|does|do|has|have|had|is|was|were|would)\s+(?P<who>.+?)\s+"
     r"(?:say|said|saying|tell|told|telling|think|thought|blame|claim|argue|warn|mean|reveal|"
-    r"admit|describe|predict|feel|believe|add|note|explain|stress|suggest|comment|make of)\b",
+    r"admit|describe|predict|feel|believe|add|note|explain|stress|suggest|comment|make of|"
+    r"react|respond)\b",
     re.IGNORECASE)
 _ACCORDING = re.compile(r"according to\s+(?P<who>[^,?]+)", re.IGNORECASE)
 _VIEWS = re.compile(r"(?P<who>[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*)*)['’]s?\s+(?:views?|comments?|"
