@@ -297,14 +297,12 @@ _INSTITUTIONS = {"kremlin", "pentagon", "treasury", "vatican", "government", "co
                  "executive", "elysee", "bundesbank", "fed"}
 # last words of a body's name ("Vestey Group", "Green Party", "Welsh Assembly Government")
 _ORG_HEADS = _NON_PERSON | {
-    "executive", "council", "party", "office", "institute", "news", "times", "post", "fund",
-    "bureau", "federation", "foundation", "trust", "society", "league", "authority", "ministry",
-    "treasury", "corporation", "corp", "inc", "plc", "ltd", "commission", "assembly",
-    "parliament", "administration", "services", "industries", "airlines", "airways", "systems",
-    "motors", "telecom", "reserve", "exchange", "centre", "center", "forum", "alliance",
-    "coalition", "confederation", "chamber", "chambers", "tribunal", "unit", "company", "firm",
-    "association", "union", "bank", "airline", "band", "club", "charity", "organisation",
-    "organization", "agency", "network", "group"}
+    "executive", "institute", "news", "times", "post", "fund", "bureau", "federation",
+    "foundation", "trust", "society", "league", "authority", "treasury", "corporation", "corp",
+    "inc", "plc", "ltd", "assembly", "parliament", "administration", "services", "industries",
+    "airlines", "airways", "systems", "motors", "telecom", "reserve", "exchange", "centre",
+    "center", "forum", "alliance", "coalition", "confederation", "chamber", "chambers",
+    "tribunal", "unit", "band", "charity"}
 
 
 def _spokesman(tr: _Tracker, phrase: list[str]) -> Person | None:
