@@ -47,7 +47,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -153,7 +153,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
         for name, digest in zip([n for n in names if not (lazy and n == "vectors.f32")], hashed):
             _check_digest(path, manifest, name, digest)
     side = {name: gen_dir / name for name in names}
-    n = sum(row[2] for row in rows)
+    n = sum(row.size for row in rows)
     if len(spans) != n:
         raise IndexFileError(f"index at {path} is inconsistent: its documents have {n} sentences, "
                              f"spans.i64 holds {len(spans)}; {rebuild_hint(path)}")
@@ -189,7 +189,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> Snapshot:
                     generation=manifest["generation"], side=side)
 
 
-def _read_documents(f: Path) -> tuple[list, str]:
+def _read_documents(f: Path) -> tuple[list[_DocRow], str]:
     """The stored documents' rows, parsed line by line as the file is hashed."""
     h = hashlib.sha256()
     rows = []
@@ -240,9 +240,16 @@ def earlier_documents(path: Path) -> list[Document]:
         return []
 
 
-def _doc_fields(line: str) -> tuple[Document, str, int, list | None, int | None]:
-    """One documents.jsonl row: (article, content hash, sentence count, speakers, the
-    attribution version they were made by)."""
+class _DocRow(NamedTuple):
+    """One documents.jsonl row as read."""
+    doc: Document
+    hash: str
+    size: int  # sentences
+    speakers: list | None
+    speakers_version: int | None  # of the attribution pass that made ``speakers``
+
+
+def _doc_fields(line: str) -> _DocRow:
     row = json.loads(line)
     doc = Document(**row["document"])
     size, speakers = row["sentences"], row.get("speakers")
@@ -258,27 +265,27 @@ def _doc_fields(line: str) -> tuple[Document, str, int, list | None, int | None]
                                  f"sentence {i!r}, of {size}")
             who[i] = name
         speakers = who
-    return doc, row["hash"], size, speakers, row.get("speakers_version")
+    return _DocRow(doc, row["hash"], size, speakers, row.get("speakers_version"))
 
 
-def _stored_docs(rows: list, spans: np.ndarray) -> list[StoredDoc]:
+def _stored_docs(rows: list[_DocRow], spans: np.ndarray) -> list[StoredDoc]:
     """StoredDocs whose offsets are views of ``spans``, after checking the offsets invariant in
     one pass: doc.text[start:end] is each sentence, in order."""
-    sizes = np.array([row[2] for row in rows], np.int64)
+    sizes = np.array([row.size for row in rows], np.int64)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(rows) else sizes
-    limit = np.repeat(np.array([len(row[0].text) for row in rows], np.int64), sizes)
+    limit = np.repeat(np.array([len(row.doc.text) for row in rows], np.int64), sizes)
     starts, ends = spans[:, 0], spans[:, 1]
     prev = np.concatenate([[0], ends[:-1]])
     prev[first[sizes > 0]] = 0
     bad = np.flatnonzero((starts < prev) | (starts >= ends) | (ends > limit))
     if len(bad):
-        doc = rows[int(np.searchsorted(first, bad[0], side="right")) - 1][0]
+        doc = rows[int(np.searchsorted(first, bad[0], side="right")) - 1].doc
         raise ValueError(f"document {doc.id!r}: sentence span {starts[bad[0]]}:{ends[bad[0]]} is "
                          f"out of order or outside its {len(doc.text)}-character text")
-    from ..ingest.speakers import VERSION
-
-    stale = sum(row[3] is not None and row[4] != VERSION for row in rows)
-    if stale:  # once: the next commit stores them under this version
-        log.info("attributing the speakers of %d articles again (stored by an earlier pass)", stale)
-    return [StoredDoc(doc, digest, spans[lo:lo + size], speakers).current(version)
-            for (doc, digest, size, speakers, version), lo in zip(rows, first.tolist())]
+    stored = [StoredDoc(row.doc, row.hash, spans[lo:lo + row.size], row.speakers)
+              for row, lo in zip(rows, first.tolist())]
+    docs = [d.current(row.speakers_version) for d, row in zip(stored, rows)]
+    again = sum(new is not old for new, old in zip(docs, stored))
+    if again:  # once: the next commit stores them under this version
+        log.info("attributed the speakers of %d articles again (stored by an earlier pass)", again)
+    return docs
