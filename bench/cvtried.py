@@ -10,7 +10,7 @@
 Each prints every variant's figures on all questions (in fold), the out-of-fold result of
 choosing among them per fold (5 folds by article, bench/cv.py), and the mean utility pooled over
 every answerable question of all six sets (the objective averages four sets, so small.jsonl's 36
-answerable questions weigh as much as WikiQA-dev's 140: a change that wins it a few questions
+answerable questions weigh as much as WikiQA-dev's 126: a change that wins it a few questions
 moves the objective more than the pooled mean). Cross-encoder: out of fold (bench/cvoof.py), but
 ``ctx-ce``, which needs a model to read new text: the ``base`` one, trained on no dev question.
 """
@@ -53,29 +53,39 @@ def head(r: dict, base: cv.Params, depth: int) -> list[int]:
     return [int(i) for i in np.argsort(-s)[:depth]]
 
 
+def pooled(rows, results) -> tuple[float, int]:
+    """The mean utility over every answerable question of ``rows``, and how many there are."""
+    u = [cv.utility(r, m) for r, (m, _) in zip(rows, results) if m is not None]
+    return float(np.mean(u)), len(u)
+
+
 def compare(rows, fold, variants: dict, ce_of=None) -> None:
-    """Every variant on all questions, out of fold, and pooled (``ce_of(name)``: the cross-encoder
-    a variant ranks with; default one out-of-fold model for all)."""
-    every = np.ones(len(rows), bool)
+    """Every variant on all questions, out of fold (``cv.picked``), and pooled (``ce_of(name)``:
+    the cross-encoder a variant ranks with; default one out-of-fold model for all)."""
     ce = OutOfFold() if ce_of is None else None
     results = {}
     for name, p in variants.items():
         results[name] = cv.run_all(rows, p, ce if ce_of is None else ce_of(name))
-        u = [cv.utility(r, m) for r, (m, _) in zip(rows, results[name]) if m is not None]
-        print(f"{name}: objective {cv.objective(rows, results[name], every):.3f}, pooled "
-              f"{np.mean(u):.4f} ({len(u)} q):", cv.fmt_table(cv.table(rows, results[name])),
+        mean, n = pooled(rows, results[name])
+        print(f"{name}: objective {cv.objective(rows, results[name], np.ones(len(rows), bool)):.3f}"
+              f", pooled {mean:.4f} ({n} q):", cv.fmt_table(cv.table(rows, results[name])),
               flush=True)
     if ce is not None:
         ce.save()
-    oof, picks = [None] * len(rows), []
-    for f in range(cv.FOLDS):
-        pick = max(results, key=lambda n: cv.objective(rows, results[n], fold != f))
-        picks.append(pick)
-        for i in np.flatnonzero(fold == f):
-            oof[i] = results[pick][i]
-    u = [cv.utility(r, m) for r, (m, _) in zip(rows, oof) if m is not None]
-    print(f"out of fold (picks {picks}): objective {cv.objective(rows, oof, every):.3f}, pooled "
-          f"{np.mean(u):.4f}:", cv.fmt_table(cv.table(rows, oof)))
+    out = cv.picked(rows, fold, results)
+    print(f"out of fold (picks {out['picks']}): objective {out['oof_score']:.3f}, pooled "
+          f"{pooled(rows, out['oof'])[0]:.4f}:", cv.fmt_table(cv.table(rows, out["oof"])))
+
+
+def add_features(rows, names: list[str], columns: list[np.ndarray]) -> None:
+    """New feature columns, one (rows, len(names)) array per cached question, added to the
+    replay, out of the score's scale as the passage's are (qa/ranking/fuse.py UNSCALED)."""
+    import qa.ranking.fuse as fuse
+
+    for r, col in zip(rows, columns):
+        r["F"] = np.hstack([r["F"], col])
+    cv.FEATURES = list(cv.FEATURES) + names
+    fuse.UNSCALED = tuple(fuse.UNSCALED) + tuple(names)
 
 
 class BaseWithContext:
@@ -151,7 +161,7 @@ def opens_leaning(text: str, the: bool) -> bool:
 
 
 def with_prev(rows, base) -> None:
-    """Three features added to every cached row: the question's cosine with the sentence before
+    """Three features added to every cached row (``add_features``): the question's cosine with the sentence before
     (0 for an article's first), and the same where the sentence opens with a pronoun (or "The")."""
     from bench.cache import CachedEncoder
     from qa.encoders import load_encoder
@@ -163,20 +173,18 @@ def with_prev(rows, base) -> None:
     tv = np.asarray(enc.encode(texts), np.float32)
     enc.save()
     at = {t: j for j, t in enumerate(texts)}
+    columns = []
     for r, o, q in zip(rows, prevs, qv):
         col = np.zeros((len(r["texts"]), 3), np.float32)
         for i, t in o.items():
             v = float(tv[at[t]] @ q) if t else 0.0
             col[i] = (v, v * opens_leaning(r["texts"][i], False), v * opens_leaning(r["texts"][i], True))
-        r["F"] = np.hstack([r["F"], col])
-    cv.FEATURES = list(cv.FEATURES) + ["prev", "prev_pronoun", "prev_the"]
+        columns.append(col)
+    add_features(rows, ["prev", "prev_pronoun", "prev_the"], columns)
 
 
 def prev(rows, fold, base) -> None:
-    import qa.ranking.fuse as fuse
-
     with_prev(rows, base)
-    fuse.UNSCALED = tuple(fuse.UNSCALED) + ("prev", "prev_pronoun", "prev_the")
     variants = {"shipped": base}
     for f in ("prev", "prev_pronoun", "prev_the"):
         variants.update({f"{f} {w:g}": replace(base, weights={**base.weights, f: w})
@@ -188,13 +196,13 @@ def topic(rows, fold, base) -> None:
     """Issue 18 item 3 (a): the asked person's statements ordered by the question's topic, a
     feature added to every cached row: cosine(the topic alone, "Y" of "what did X say about
     Y", with the sentence) on the candidates the pass gives to X, 0 elsewhere."""
-    import qa.ranking.fuse as fuse
     from bench.cache import CachedEncoder
     from qa.encoders import load_encoder
     from qa.ingest.speakers import asked_topic
 
     enc = CachedEncoder(load_encoder())
     said = cv.FEATURES.index("speaker")
+    columns = []
     for r in rows:
         col = np.zeros((len(r["texts"]), 1), np.float32)
         t = asked_topic(r["q"])
@@ -202,10 +210,9 @@ def topic(rows, fold, base) -> None:
             v = np.asarray(enc.encode([t] + list(r["texts"])), np.float32)
             v /= np.linalg.norm(v, axis=1, keepdims=True)
             col[:, 0] = (v[1:] @ v[0]) * (r["F"][:, said] > 0)
-        r["F"] = np.hstack([r["F"], col])
+        columns.append(col)
     enc.save()
-    cv.FEATURES = list(cv.FEATURES) + ["topic"]
-    fuse.UNSCALED = tuple(fuse.UNSCALED) + ("topic",)
+    add_features(rows, ["topic"], columns)
     compare(rows, fold, {f"topic {w:g}": replace(base, weights={**base.weights, "topic": w})
                          for w in (0.0, 0.25, 0.5, 1.0, 2.0)})
 
