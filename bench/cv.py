@@ -116,9 +116,10 @@ def best_distinct(r: dict, s: np.ndarray, depth: int) -> list[int]:
     return order
 
 
-def replay(r: dict, p: Params, ce: CrossEncoder | None):
+def replay(r: dict, p: Params, ce: CrossEncoder | None, extra: bool = False):
     """One question through the ranker's steps after the features: (rows of the pool best first,
-    the question's abstention signals)."""
+    the question's abstention signals; ``extra``: with those only compared, ``extra_signals``,
+    which a ranking choice never reads)."""
     from qa.ranking.decide import signals
     from qa.ranking.fuse import score_scale
     from qa.ranking.kinds import wants
@@ -155,7 +156,8 @@ def replay(r: dict, p: Params, ce: CrossEncoder | None):
                 "evidence3": max(evid[i] for i in order[:3]),
                 "evidence5": max(evid[i] for i in order[:5]),
                 "evidence10": max(evid[i] for i in order[:10])})
-    sig.update(extra_signals(r, order, first, evid, said, ce, p))
+    if extra:
+        sig.update(extra_signals(r, order, first, evid, said, ce, p))
     after = order
     if ce is not None and p.rerank_weight > 0 and not (p.rerank_skip_speaker and said[order[0]]):
         head = order[:p.rerank_depth]
@@ -303,10 +305,12 @@ def folds(rows: list[dict], n: int = FOLDS, seed: int = 18) -> np.ndarray:
     return np.array([fold_of[r["group"]] for r in rows])
 
 
-def run_all(rows, p: Params, ce) -> list[tuple[dict | None, dict]]:
+def run_all(rows, p: Params, ce, extra: bool = False) -> list[tuple[dict | None, dict]]:
+    """Each question's metrics (None for a `none` question) and abstention signals (``extra``:
+    all that --fit compares, ``replay``)."""
     out = []
     for r in rows:
-        top, sig = replay(r, p, ce)
+        top, sig = replay(r, p, ce, extra)
         out.append((metrics(r, top) if r["type"] != "none" else None, sig))
     return out
 
@@ -481,7 +485,7 @@ def main(argv=None) -> int:
     plain = replace(base, weights={"dense": 1.0}, focus=0.0, kind_weight=-1, rerank_weight=0.0)
     res = run_all(rows, plain, ce)
     print("plain embeddings:", fmt_table(table(rows, res)), f"objective {objective(rows, res, fold >= 0):.3f}")
-    res = run_all(rows, base, ce)
+    res = run_all(rows, base, ce, extra=args.fit)
     ce.save()
     print("shipped:", fmt_table(table(rows, res)), f"objective {objective(rows, res, fold >= 0):.3f}")
     if args.against:
@@ -500,7 +504,8 @@ def main(argv=None) -> int:
         found = base.kind_found if args.kind_found is None else args.kind_found
         missing = base.kind_missing if args.kind_missing is None else args.kind_missing
         if (missing, found) != (base.kind_missing, base.kind_found):
-            res = run_all(rows, replace(base, kind_missing=missing, kind_found=found), ce)
+            res = run_all(rows, replace(base, kind_missing=missing, kind_found=found), ce,
+                          extra=True)
         report(rows, fold, res, args.only)
         from bench.cvfit import GRID, PENALTY_SIGNALS, SIGNED, penalty, stacked, trees
 
