@@ -120,9 +120,11 @@ def base_groups(negatives: int = 12, unanswered: int = 0, trec_dev: bool = False
 
 
 def train(groups: list[Group], dev: dict[str, list[Group]], *, epochs: int, lr: float,
-          batch: int, layers: int, keep: int, device: str = "cpu", out: Path | None = None):
+          batch: int, layers: int, keep: int, device: str = "cpu", out: Path | None = None,
+          start: Path | None = None, head_factor: float = 20):
     """The cross-encoder trained on ``groups`` (binary cross-entropy + a softmax over each
-    question's candidates), ``dev`` scored after each epoch; saved to ``out`` after each."""
+    question's candidates), ``dev`` scored after each epoch; saved to ``out`` after each.
+    ``start``: trained weights to go on from (their layer count) instead of a new head."""
     import torch
 
     from bench import rerank_training as training
@@ -131,14 +133,14 @@ def train(groups: list[Group], dev: dict[str, list[Group]], *, epochs: int, lr: 
     train = list(groups)
     log.info("train: %d questions, %d pairs (%d answers)", len(train),
              sum(len(c) for _, c in train), sum(l for _, c in train for _, l in c))
-    model = rerank.build_torch_model(layers=layers, keep=keep).float().to(device)
+    model = rerank.build_torch_model(start, layers=layers, keep=keep).float().to(device)
     trained = training.trained_parameters(model)
     head_params = list(model.head.parameters())
     body = [p for n, p in trained if not n.startswith("head.")]
     opt = torch.optim.AdamW([{"params": body, "lr": lr},
-                             {"params": head_params, "lr": lr * 20}], weight_decay=0.01)
+                             {"params": head_params, "lr": lr * head_factor}], weight_decay=0.01)
     steps = epochs * (sum(len(c) for _, c in train) // batch + 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, lr * 20],
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, lr * head_factor],
                                                 total_steps=steps, pct_start=0.1)
     model.eval()
     for name, dgroups in dev.items():
