@@ -390,10 +390,15 @@ def choices(base: Params) -> dict[str, dict[str, Params]]:
     """Each tuned choice with the values tried: the shipped one, 0 (off), and a few around."""
     out = {}
     for f, v in base.weights.items():
-        if f == "dense":
+        if f in ("dense", "in_article"):  # the sentence's cosine: in_article, below
             continue
         out[f"weight {f}"] = {f"{x:g}": replace(base, weights={**base.weights, f: x})
                               for x in sorted({0.0, v / 2, v, v * 2})}
+    rest = {f: w for f, w in base.weights.items() if f not in ("dense", "in_article")}
+    out["cosine read in the article (dense 1 - b, in_article b)"] = {
+        f"{b:g}": replace(base, weights={**rest, **{f: w for f, w in
+                                                    (("dense", 1.0 - b), ("in_article", b)) if w}})
+        for b in (0.0, 0.25, 0.5, 0.75, 1.0)}
     out["passage (mention, chain)"] = {
         f"{a:g},{b:g}": replace(base, weights={**base.weights, "mention": a, "chain": b})
         for a in (0.0, 0.25, 0.5, 1.0) for b in (0.0, 0.5, 1.0, 1.5, 2.0)}

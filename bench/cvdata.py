@@ -29,7 +29,7 @@ from bench.cache import CACHE_DIR, CachedEncoder
 from bench.score import found
 
 FEATURES = ["dense", "doc", "neighbour", "doc_lex", "doc_bm25", "title_lex", "speaker", "lead",
-            "answer_type", "topic_miss", "mention", "chain"]
+            "answer_type", "topic_miss", "mention", "chain", "in_article"]
 POOL = 150
 EACH = 40
 # cv2: with the asked person's passage (mention, chain: qa/ranking/passage.py); the files of
@@ -65,7 +65,7 @@ def question_rows(index, question: data.Question, encoder, setname: str, corpus_
     shipped = focus_speaker(fuse(feats, WEIGHTS), feats["speaker"], doc)
     n = len(shipped)
     keep = set(np.argsort(-shipped)[:POOL].tolist())
-    for f in ("dense", "doc", "doc_lex", "neighbour"):
+    for f in ("dense", "in_article", "doc", "doc_lex", "neighbour"):
         keep.update(np.argsort(-feats[f])[:EACH].tolist())
     for f in ("speaker", "mention", "chain"):
         keep.update(np.flatnonzero(feats[f] > 0)[:200].tolist())

@@ -48,7 +48,11 @@ ARTICLES = 8
 # mention / chain: the asked person's passage (qa/ranking/passage.py): a sentence of X's articles
 # that names X, or holds quotation marks and follows X's words; chosen by the same CV, the
 # cross-encoder's probabilities out of fold too ("The asked person's passage", issue 18).
-WEIGHTS = {"dense": 1.0, "doc": 0.5, "neighbour": 0.3, "doc_lex": 1.0, "title_lex": 0.2,
+# in_article: the sentence's cosine read in its article (features.in_article: the question's
+# cosine with the sentence's vector plus its article's centroid), in place of its cosine alone
+# (dense, which the evidence below still reads): issue 18, session 17, every fold's pick of
+# dense 1 - b + in_article b for b in 0..1 was b = 1 (BENCHMARKS.md, "in_article").
+WEIGHTS = {"in_article": 1.0, "doc": 0.5, "neighbour": 0.3, "doc_lex": 1.0, "title_lex": 0.2,
            "speaker": 1.0, "lead": 0.1, "answer_type": 0.15, "mention": 0.25, "chain": 0.5}
 
 # The evidence that a sentence answers at all: its cosine, plus how much and how often its

@@ -98,3 +98,41 @@ def test_a_speakers_words_on_a_topic_their_article_never_mentions_are_weaker_evi
     assert np.allclose(miss("What did Galuzin say?"), 0.0)  # no topic asked: nothing missing
     assert np.allclose(miss("Why were relations strained?"), 0.0)  # not a speaker question
     assert tuning.EVIDENCE["topic_miss"] < 0
+
+
+def test_in_article_is_the_cosine_with_the_sentence_read_in_its_article():
+    import pytest
+
+    from qa.ranking.features import in_article
+
+    rng = np.random.default_rng(0)
+    q, s, c = (v / np.linalg.norm(v) for v in rng.normal(size=(3, 16)))
+    joint = (s + c) / np.linalg.norm(s + c)
+    got = in_article(np.array([q @ s]), np.array([q @ c]), np.array([s @ c]))
+    assert got[0] == pytest.approx(q @ joint, abs=1e-6)
+    # a one-sentence article is its own centroid: read there, the sentence is what it was
+    alone = in_article(np.array([q @ s]), np.array([q @ s]), np.array([1.0]))
+    assert alone[0] == pytest.approx(q @ s, abs=1e-6)
+
+
+def test_every_row_source_gives_each_sentence_its_cosine_with_its_articles_centroid(fake_encoder):
+    import pytest
+
+    from qa.index import Index
+    from qa.state import Sizes
+    from qa.types import Document
+
+    docs = [Document(id="a", title="Robot", text="Honda's robot can now run. At 3km/h it is a jog."),
+            Document(id="b", title="Rail", text="Rail fares rise in March. Unions object.")]
+    for sizes in (None, Sizes(rank_all_max=1)):  # every row in memory, then the graph's
+        index = Index.build(docs, encoder=fake_encoder, sizes=sizes)
+        source = index.row_source()
+        picked = source.pick(fake_encoder.encode(["How fast can the robot run?"])[0], None)
+        rows = np.arange(len(picked)) if picked.rows is None else picked.rows
+        assert len(rows) == 4
+        for i, row in enumerate(rows):
+            doc = source.rowmap.doc(row).document.id
+            art = np.asarray(index.state.vectors[doc], np.float32)
+            centroid = art.sum(0) / np.linalg.norm(art.sum(0))
+            mine = art[source.rowmap.row_sent[row]]
+            assert picked.typical[i] == pytest.approx(float(mine @ centroid), abs=1e-5)

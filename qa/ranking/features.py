@@ -1,9 +1,9 @@
 """The features of a question's rows: one function, whatever source picked the rows.
 
 Each feature is one value per picked row (``tuning.WEIGHTS`` says what each means and weighs):
-the sentence's cosine and its neighbours' (from the source), its article centroid's cosine, BM25
-of its article and title, who says it, its position, whether it holds the kind of thing asked
-for, how much of a "what did X say about Y" question's Y its article misses, and which sentences
+the sentence's cosine alone and read in its article, its neighbours' (from the source), its
+article centroid's cosine, BM25 of its article and title, who says it, its position, whether it
+holds the kind of thing asked for, how much of a "what did X say about Y" question's Y its article misses, and which sentences
 of X's articles name X or continue X's quotation (passage.py).
 """
 from __future__ import annotations
@@ -37,9 +37,11 @@ def features(question: str, query: np.ndarray, kind: Kind, source: RowSource,
     said = said_by(names, picked.speakers, picked.surnames)
     mention, chain = passage(names, rm, data.articles, rows, docs, doc_lex, said) if names \
         else (zeros, zeros)
+    doc_cos = data.article_cosines(query, docs)[doc_of]
     return {
         "dense": picked.dense,
-        "doc": data.article_cosines(query, docs)[doc_of],
+        "in_article": in_article(picked.dense, doc_cos, picked.typical),
+        "doc": doc_cos,
         "neighbour": picked.neighbour,
         "doc_lex": doc_lex[doc_of],
         "doc_bm25": doc_bm25[doc_of],
@@ -52,6 +54,15 @@ def features(question: str, query: np.ndarray, kind: Kind, source: RowSource,
         if kind.flag else zeros,
         "topic_miss": (1.0 - data.articles.scores(topic, docs))[doc_of] if topic else zeros,
     }
+
+
+def in_article(dense: np.ndarray, doc_cos: np.ndarray, typical: np.ndarray) -> np.ndarray:
+    """The question's cosine with each sentence read in its article: with the sum of the
+    sentence's vector and its article's centroid (both unit length), from the cosines the ranker
+    has (the question's with each, and theirs with each other). "At 3km/h, it is closer to a
+    leisurely jog" says nothing of Honda's robot on its own; in its article it does."""
+    norm = np.sqrt(np.maximum(2.0 + 2.0 * typical, 1e-6))
+    return ((dense + doc_cos) / norm).astype(np.float32)
 
 
 def said_by(names: set[str], speakers: Sequence[str | None],

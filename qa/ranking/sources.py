@@ -108,6 +108,7 @@ class Picked:
     speakers: Sequence[str | None]  # who says each
     surnames: np.ndarray | None  # their surnames, where kept (a fast first filter)
     texts: Sequence[str]  # each one's sentence
+    typical: np.ndarray  # each one's cosine with its article's centroid (features.in_article)
     only: np.ndarray | None = None  # positions the question may return (None: all)
 
     def __len__(self) -> int:
@@ -142,11 +143,12 @@ class AllRows:
                   for d in rowmap.docs]
         self.speakers = [s for doc in by_doc for s in doc]
         self.surnames = np.array([surname(s) if s else "" for s in self.speakers], dtype=object)
+        self.typical = typical(self.matrix, data.centroids, rowmap.row_doc)
 
     def pick(self, query: np.ndarray, only: np.ndarray | None, question: str = "") -> Picked:
         dense = self.matrix @ query
         return Picked(None, dense, neighbour_max(dense, self.rowmap.row_doc), self.speakers,
-                      self.surnames, self.texts, only)
+                      self.surnames, self.texts, self.typical, only)
 
 
 class GraphCandidates:
@@ -176,12 +178,16 @@ class GraphCandidates:
 
     def pick(self, query: np.ndarray, only: np.ndarray | None, question: str = "") -> Picked:
         rm, cand = self.rowmap, self.candidates(query, only, question)
+        if not len(cand):
+            none = np.zeros(0, np.float32)
+            return Picked(cand, none, none, [], None, [], none)
         n = len(rm)
         # vectors of the candidates and of the sentences beside them, in one read
         near = unique(np.concatenate([cand, cand[cand > 0] - 1, cand[cand < n - 1] + 1]))
-        near_dense = np.asarray(self.vectors[near], np.float32) @ query if len(near) \
-            else np.zeros(0, np.float32)
-        dense = near_dense[np.searchsorted(near, cand)]
+        near_vectors = np.asarray(self.vectors[near], np.float32).reshape(len(near), -1)
+        near_dense = near_vectors @ query
+        at = np.searchsorted(near, cand)
+        dense = near_dense[at]
         neighbour = np.zeros(len(cand), np.float32)
         doc = rm.row_doc[cand]
         for step in (-1, 1):
@@ -190,7 +196,10 @@ class GraphCandidates:
             ok[ok] &= rm.row_doc[other[ok]] == doc[ok]
             val = np.where(ok, near_dense[np.searchsorted(near, np.clip(other, 0, n - 1))], 0.0)
             neighbour = np.maximum(neighbour, val)
-        return Picked(cand, dense, neighbour, Speakers(rm, cand), None, Texts(rm, cand))
+        docs = unique(doc)
+        centroids = np.asarray(self.data.centroids[docs], np.float32)
+        return Picked(cand, dense, neighbour, Speakers(rm, cand), None, Texts(rm, cand),
+                      typical(near_vectors[at], centroids, np.searchsorted(docs, doc)))
 
 
 class EngineCandidates(GraphCandidates):
@@ -232,6 +241,17 @@ def with_articles(rm: RowMap, found: np.ndarray, docs, only: np.ndarray | None) 
     extra = [np.arange(rm.doc_start[d], rm.doc_start[d + 1]) for d in docs]
     out = unique(np.concatenate([found] + extra))
     return np.intersect1d(out, only) if only is not None else out
+
+
+def typical(vectors: np.ndarray, centroids, row_doc: np.ndarray,
+            chunk: int = 65536) -> np.ndarray:
+    """Each row's cosine with its article's centroid (``centroids[row_doc[i]]``), in chunks."""
+    out = np.zeros(len(row_doc), np.float32)
+    for lo in range(0, len(row_doc), chunk):
+        hi = min(lo + chunk, len(row_doc))
+        cent = np.asarray(centroids[row_doc[lo:hi]], np.float32)
+        out[lo:hi] = np.einsum("ij,ij->i", np.asarray(vectors[lo:hi], np.float32), cent)
+    return out
 
 
 def unique(a: np.ndarray) -> np.ndarray:
