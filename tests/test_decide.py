@@ -37,18 +37,30 @@ def test_signals_of_a_lone_candidate_and_a_flat_corpus_stay_finite():
 def test_the_corpus_answers_exactly_from_the_models_cut():
     cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
     other = {n: w for n, w in ANSWER_MODEL.items()
-             if n not in ("bias", "evidence", "unseen", "asked_absent")}
-    assert not any(other.values()), "this test reads the cut off an evidence (+ unseen) model"
+             if n not in ("bias", "evidence", "unseen", "asked_absent", "margin")}
+    assert not any(other.values()), "this test reads the cut off an evidence (+ unseen, margin) model"
+    level = [0.6, 0.6, 0.1]  # the best two candidates alike: no margin
     assert signals()["asked_absent"] == 0.0  # "When ...?" over "... closed in 1998."
-    assert decide.logit(signals(evidence=cut + 1e-6)) >= 0.0
-    assert decide.logit(signals(evidence=cut - 1e-3)) < 0.0
+    assert decide.logit(signals(evidence=cut + 1e-6, scores=level)) >= 0.0
+    assert decide.logit(signals(evidence=cut - 1e-3, scores=level)) < 0.0
     # the same evidence decides the same at every corpus size
-    assert [decide.logit(signals(evidence=cut + 0.01, rows=n)) >= 0 for n in (5, 10**6)] == \
-        [True, True]
+    assert [decide.logit(signals(evidence=cut + 0.01, rows=n, scores=level)) >= 0
+            for n in (5, 10**6)] == [True, True]
     # a name the best article never mentions asks for more evidence
-    assert decide.logit(signals(evidence=cut + 0.01, unseen=1)) < 0.0
+    assert decide.logit(signals(evidence=cut + 0.01, unseen=1, scores=level)) < 0.0
     more = cut - ANSWER_MODEL["unseen"] / ANSWER_MODEL["evidence"]
-    assert decide.logit(signals(evidence=more + 1e-6, unseen=1)) >= 0.0
+    assert decide.logit(signals(evidence=more + 1e-6, unseen=1, scores=level)) >= 0.0
+
+
+def test_a_best_candidate_that_stands_out_from_the_next_needs_less_evidence():
+    cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
+    assert ANSWER_MODEL["margin"] > 0
+    apart = signals(evidence=cut - 0.05, scores=[0.7, 0.5, 0.1])  # margin 0.2
+    alike = signals(evidence=cut - 0.05, scores=[0.7, 0.7, 0.1])
+    assert apart["margin"] == pytest.approx(0.2) and alike["margin"] == 0.0
+    assert decide.logit(apart) >= 0.0 and decide.logit(alike) < 0.0
+    least = cut - ANSWER_MODEL["margin"] * 0.2 / ANSWER_MODEL["evidence"]
+    assert decide.logit({**apart, "evidence": least - 1e-3}) < 0.0
 
 
 def test_a_best_sentence_without_the_kind_asked_for_asks_for_more_evidence():
