@@ -51,7 +51,8 @@ ARTICLES = 8
 # in_article: the sentence's cosine read in its article (features.in_article: the question's
 # cosine with the sentence's vector plus its article's centroid), in place of its cosine alone
 # (dense, which the evidence below still reads): issue 18, session 17, every fold's pick of
-# dense 1 - b + in_article b for b in 0..1 was b = 1 (BENCHMARKS.md, "in_article").
+# dense 1 - b + in_article b for b in 0..1 was b = 1 (BENCHMARKS.md, "Where issue 18 stands
+# after session 17").
 WEIGHTS = {"in_article": 1.0, "doc": 0.5, "neighbour": 0.3, "doc_lex": 1.0, "title_lex": 0.2,
            "speaker": 1.0, "lead": 0.1, "answer_type": 0.15, "mention": 0.25, "chain": 0.5}
 
@@ -118,7 +119,7 @@ RERANK_MAX_LENGTH = 128  # question + sentence, in word pieces
 #   three above once the ranking read sentences in their articles (issue 18, session 17; every
 #   fold picked 3): `none` abstained / answered, out of fold, BBC dev 0.86 -> 0.90 answered,
 #   BBC dev2 0.95 -> 0.97 answered at 0.60 abstained, small.jsonl 0.92 -> 0.94 answered at 0.67
-#   (BENCHMARKS.md "The sentence read in its article"). An answer stands out from the next
+#   (BENCHMARKS.md "Where issue 18 stands after session 17"). An answer stands out from the next
 #   candidate; a near miss is one of several alike. Before in_article it did not carry.
 # The other signals compared there weigh 0: none carried out of fold beyond these (score,
 # z-score, coverage, corpus size, said-by, article BM25, question and sentence length, the

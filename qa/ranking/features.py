@@ -3,8 +3,9 @@
 Each feature is one value per picked row (``tuning.WEIGHTS`` says what each means and weighs):
 the sentence's cosine alone and read in its article, its neighbours' (from the source), its
 article centroid's cosine, BM25 of its article and title, who says it, its position, whether it
-holds the kind of thing asked for, how much of a "what did X say about Y" question's Y its article misses, and which sentences
-of X's articles name X or continue X's quotation (passage.py).
+holds the kind of thing asked for, how much of a "what did X say about Y" question's Y its
+article misses, and which sentences of X's articles name X or continue X's quotation
+(passage.py).
 """
 from __future__ import annotations
 
