@@ -390,7 +390,7 @@ def choices(base: Params) -> dict[str, dict[str, Params]]:
     """Each tuned choice with the values tried: the shipped one, 0 (off), and a few around."""
     out = {}
     for f, v in base.weights.items():
-        if f in ("dense", "in_article"):  # the sentence's cosine: in_article, below
+        if f in ("dense", "in_article", "speaker"):  # in_article and speaker: below
             continue
         out[f"weight {f}"] = {f"{x:g}": replace(base, weights={**base.weights, f: x})
                               for x in sorted({0.0, v / 2, v, v * 2})}
@@ -402,7 +402,13 @@ def choices(base: Params) -> dict[str, dict[str, Params]]:
     out["passage (mention, chain)"] = {
         f"{a:g},{b:g}": replace(base, weights={**base.weights, "mention": a, "chain": b})
         for a in (0.0, 0.25, 0.5, 1.0) for b in (0.0, 0.5, 1.0, 1.5, 2.0)}
-    out["speaker focus"] = {f"{x:g}": replace(base, focus=x) for x in (0.0, 0.5, 1.0, 2.0)}
+    # the speaker weight and the focus both lift the asked person's statements: one choice, as
+    # each picked alone by a fold with the other left on, both could be merged off together
+    speaker = base.weights.get("speaker", 0.0)
+    out["speaker (weight, focus)"] = {
+        f"{w:g},{x:g}": replace(base, weights={**base.weights, "speaker": w}, focus=x)
+        for w in sorted({0.0, speaker / 2, speaker, speaker * 2})
+        for x in (0.0, 0.5, 1.0, 2.0)}
     out["kind re-score"] = {f"{x:g}": replace(base, kind_weight=x) for x in (0.0, 0.15, 0.3)}
     out["kind depth"] = {f"{x}": replace(base, kind_depth=x) for x in (10, 20, 30)}
     out["re-ranker weight"] = {f"{x:g}": replace(base, rerank_weight=x)
