@@ -244,8 +244,10 @@ def with_articles(rm: RowMap, found: np.ndarray, docs, only: np.ndarray | None) 
 
 
 def typical(vectors: np.ndarray, centroids, row_doc: np.ndarray,
-            chunk: int = 65536) -> np.ndarray:
-    """Each row's cosine with its article's centroid (``centroids[row_doc[i]]``), in chunks."""
+            chunk: int = 2048) -> np.ndarray:
+    """Each row's cosine with its article's centroid (``centroids[row_doc[i]]``), in chunks: the
+    gathered centroids of a chunk are a copy (150,000 rows: 7 MB at a time and 20 ms with 2,048,
+    200 MB and 47 ms with 65,536)."""
     out = np.zeros(len(row_doc), np.float32)
     for lo in range(0, len(row_doc), chunk):
         hi = min(lo + chunk, len(row_doc))
