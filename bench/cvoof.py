@@ -27,15 +27,18 @@ FOLDER = CACHE.parent / "oof"
 class OutOfFold:
     """bench.cv.CrossEncoder's interface: probabilities of models that never saw the question."""
 
-    def __init__(self, folder: Path = FOLDER, variant: str = "dev"):
+    def __init__(self, folder: Path = FOLDER, variant: str = "dev", fallback: Path | None = None):
+        """``folder``: the probs-VARIANT-N.json files; ``fallback``: the folder of the ``base``
+        weights and the cache of their probabilities (default: ``folder``)."""
         self.memo: dict[str, float] = {}
         for f in sorted(folder.glob(f"probs-{variant}-[0-9].json")):
             self.memo.update(json.loads(f.read_text())["probs"])
         if not self.memo:
             raise SystemExit(f"no probs-{variant}-N.json in {folder}: copy them from the "
                              "rerank_folds train runs (BENCHMARKS.md)")
-        self.weights = folder / "weights-base.safetensors"
-        self.path = folder / "base-fallback.json"
+        fallback = folder if fallback is None else fallback
+        self.weights = fallback / "weights-base.safetensors"
+        self.path = fallback / "base-fallback.json"
         self.base = json.loads(self.path.read_text()) if self.path.is_file() else {}
         self.model = None
         self.fallbacks = self.new = 0

@@ -130,9 +130,8 @@ def compare(modes: list[str]) -> None:
     fold = cv.folds(rows)
     base = cv.shipped()
     ces = {"shipped": OutOfFold()}
-    for m in modes:
-        ces[m] = OutOfFold(OUT, variant=m)
-        ces[m].weights = OOF / "weights-base.safetensors"  # the fallback: sentence alone
+    for m in modes:  # candidates a mode's models did not score: the base model, sentence alone
+        ces[m] = OutOfFold(OUT, variant=m, fallback=OOF)
     variants = {"shipped 0.2": base}
     for m in modes:
         variants.update({f"{m} {w:g}": replace(base, rerank_weight=w) for w in (0.2, 0.35, 0.5)})
