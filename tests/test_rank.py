@@ -1,5 +1,6 @@
 """The ranking core: plain functions over arrays, lexical scores, and the fused ranker."""
 import numpy as np
+import pytest
 
 from qa import tuning
 from qa.ranking import fuse as rank
@@ -101,8 +102,6 @@ def test_a_speakers_words_on_a_topic_their_article_never_mentions_are_weaker_evi
 
 
 def test_in_article_is_the_cosine_with_the_sentence_read_in_its_article():
-    import pytest
-
     from qa.ranking.features import in_article
 
     rng = np.random.default_rng(0)
@@ -116,8 +115,6 @@ def test_in_article_is_the_cosine_with_the_sentence_read_in_its_article():
 
 
 def test_every_row_source_gives_each_sentence_its_cosine_with_its_articles_centroid(fake_encoder):
-    import pytest
-
     from qa.index import Index
     from qa.state import Sizes
     from qa.types import Document

@@ -5,7 +5,8 @@ X's words.
 News reports one person's words over several sentences, and only some of them carry a speech
 verb (or another form the pass reads) with X as its subject. The rest name X some other way
 ("Mr Gref also poured cold water on ...", "Saints boss Redknapp was upbeat about ...") or continue
-a quotation after the sentence that attributed it. Two features, one value per picked row (0 for every row of a question that names nobody):
+a quotation after the sentence that attributed it. Two features, one value per picked row (0 for
+every row of a question that names nobody):
 
 - ``mention``: the sentence names X (one of the question's words for X, in any case, or with a
   possessive);
