@@ -9,9 +9,12 @@ starts from the ``base`` weights (the shipped recipe trained on no dev question,
 bench/cache/oof/weights-base.safetensors) and is fine-tuned on the other folds' dev questions'
 candidates, read as "sentence [SEP] sentence before" (``ctx``) or, the control, the sentence
 alone (``alone``). Each model scores only the held-out fold's candidates, so bench/cv.py's
-replay ranks every question with probabilities of a model that never saw it.
+replay ranks every question with probabilities of a model that never saw it. Session 18 added
+``title``: "sentence [SEP] its article's title", the cross-encoder's counterpart of the ranker's
+sentence read in its article (features.in_article) - unlike the sentence before, the title is the
+same for every sentence of an article, so it cannot favour the sentence after an answer.
 
-    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.rerank_ctx train --mode ctx --run 0   # ... 4, all
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.rerank_ctx train --mode ctx --run 0   # ... 4, all; --mode alone|title
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.rerank_ctx compare
 
 Writes bench/cache/ctx/probs-MODE-RUN.json (keyed by question and sentence, as bench/cvoof.py).
@@ -39,9 +42,11 @@ SEP = " [SEP] "
 log = logging.getLogger("rerank_ctx")
 
 
-def pair_text(sentence: str, before: str | None, mode: str) -> str:
-    """What the model reads as the pair's second text."""
-    return sentence + SEP + before if mode == "ctx" and before else sentence
+def pair_text(sentence: str, before: str | None, mode: str, title: str | None = None) -> str:
+    """What the model reads as the pair's second text: the sentence, then (``ctx``) the sentence
+    before it or (``title``) its article's title."""
+    extra = before if mode == "ctx" else title if mode == "title" else None
+    return sentence + SEP + extra if extra else sentence
 
 
 def pools(depth: int = DEPTH) -> list[dict]:
@@ -55,7 +60,7 @@ def pools(depth: int = DEPTH) -> list[dict]:
     digest = hashlib.sha256()
     for f in sorted(CACHE.parent.glob(CACHE.name + "*.json")):
         digest.update(f.read_bytes())
-    stamp = digest.hexdigest()[:16] + f"-{depth}"
+    stamp = digest.hexdigest()[:16] + f"-{depth}-titled"
     kept = OUT / "pools.json"
     if kept.is_file():
         got = json.loads(kept.read_text())
@@ -73,6 +78,7 @@ def pools(depth: int = DEPTH) -> list[dict]:
         out.append({"set": r["set"], "q": r["q"], "fold": int(k), "type": r["type"],
                     "texts": [r["texts"][i] for i in top],
                     "before": [before(r, i) for i in top],
+                    "title": [cv.article(r, i).title or None for i in top],
                     "labels": [int(r["which"][i].any()) for i in top]})
     OUT.mkdir(parents=True, exist_ok=True)
     kept.write_text(json.dumps({"stamp": stamp, "pools": out}, ensure_ascii=False))
@@ -84,7 +90,8 @@ def groups(ps: list[dict], mode: str) -> list:
     best-ranked others as negatives (``none`` questions: negatives only)."""
     out = []
     for p in ps:
-        cands = [(pair_text(t, b, mode), y) for t, b, y in zip(p["texts"], p["before"], p["labels"])]
+        cands = [(pair_text(t, b, mode, h), y)
+                 for t, b, h, y in zip(p["texts"], p["before"], p["title"], p["labels"])]
         pos = [c for c in cands if c[1]]
         neg = [c for c in cands if not c[1]][:HARD if pos or p["type"] != "none" else UNANSWERED]
         if pos or p["type"] == "none":
@@ -111,7 +118,7 @@ def train(mode: str, run: str, epochs: int, lr: float) -> None:
                      out=OUT / f"weights-{mode}.safetensors" if run == "all" else None)
     probs = {}
     for p in ps if run == "all" else [p for p in ps if p["fold"] == int(run)]:
-        texts = [pair_text(t, b, mode) for t, b in zip(p["texts"], p["before"])]
+        texts = [pair_text(t, b, mode, h) for t, b, h in zip(p["texts"], p["before"], p["title"])]
         for t, x in zip(p["texts"], score_pairs_torch(model, p["q"], texts)):
             probs[p["q"] + "\x00" + t] = float(1 / (1 + np.exp(-x)))
     (OUT / f"probs-{mode}-{run}.json").write_text(json.dumps(
@@ -143,11 +150,11 @@ def compare(modes: list[str]) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("what", choices=["train", "compare"])
-    ap.add_argument("--mode", default="ctx", choices=["ctx", "alone"])
+    ap.add_argument("--mode", default="ctx", choices=["ctx", "alone", "title"])
     ap.add_argument("--run", default="0", help="the fold (0-4) left out, or all")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lr", type=float, default=3e-5)
-    ap.add_argument("--modes", default="ctx,alone")
+    ap.add_argument("--modes", default="ctx,alone,title")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if a.what == "train":
