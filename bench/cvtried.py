@@ -1,4 +1,4 @@
-"""Issue 18, session 16: ranking changes tried on bench/cv.py's replay and not kept.
+"""Issue 18, sessions 16 and 18: ranking changes tried on bench/cv.py's replay and not kept.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried ctx-ce        # re-ranker reads the sentence before
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried temperature   # softened re-ranker probabilities
@@ -6,6 +6,8 @@
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried weights       # the weights every fold re-picks, together
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried depth         # more candidates re-ranked
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried topic         # the speaker's statements by the topic alone
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried name-kind     # "where" / "which country" wanting a new name (session 18)
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m bench.cvtried heads         # ranker, cross-encoder, blend: who is right first (session 18)
 
 Each prints every variant's figures on all questions (in fold), the out-of-fold result of
 choosing among them per fold (5 folds by article, bench/cv.py), and the mean utility pooled over
@@ -63,15 +65,19 @@ def compare(rows, fold, variants: dict, ce_of=None) -> None:
     """Every variant on all questions, out of fold (``cv.picked``), and pooled (``ce_of(name)``:
     the cross-encoder a variant ranks with; default one out-of-fold model for all)."""
     ce = OutOfFold() if ce_of is None else None
-    results = {}
-    for name, p in variants.items():
-        results[name] = cv.run_all(rows, p, ce if ce_of is None else ce_of(name))
-        mean, n = pooled(rows, results[name])
-        print(f"{name}: objective {cv.objective(rows, results[name], np.ones(len(rows), bool)):.3f}"
-              f", pooled {mean:.4f} ({n} q):", cv.fmt_table(cv.table(rows, results[name])),
-              flush=True)
+    results = {name: cv.run_all(rows, p, ce if ce_of is None else ce_of(name))
+               for name, p in variants.items()}
     if ce is not None:
         ce.save()
+    compare_results(rows, fold, results)
+
+
+def compare_results(rows, fold, results: dict) -> None:
+    """``compare``'s report for variants already run (``cv.run_all`` of each)."""
+    for name, res in results.items():
+        mean, n = pooled(rows, res)
+        print(f"{name}: objective {cv.objective(rows, res, np.ones(len(rows), bool)):.3f}"
+              f", pooled {mean:.4f} ({n} q):", cv.fmt_table(cv.table(rows, res)), flush=True)
     out = cv.picked(rows, fold, results)
     print(f"out of fold (picks {out['picks']}): objective {out['oof_score']:.3f}, pooled "
           f"{pooled(rows, out['oof'])[0]:.4f}:", cv.fmt_table(cv.table(rows, out["oof"])))
@@ -232,15 +238,75 @@ def depth(rows, fold, base) -> None:
     compare(rows, fold, {f"depth {d}": replace(base, rerank_depth=d) for d in (10, 15, 20)})
 
 
+_WHERE = re.compile(r"^\s*(?:where|in which (?:country|city|town)|which (?:person|man|woman|"
+                    r"player|actor|team|club|company|country|city|town|film|album|band))\b",
+                    re.IGNORECASE)
+
+
+def name_kind(rows, fold, base) -> None:
+    """Session 18: "where" and "which country / team ..." questions (and "who", second variant)
+    given a fine answer kind, ``name``, for the kind re-score (qa/ranking/kinds.py rescore): a
+    candidate fits (1) when it holds a capitalised word the question lacks, as the abstention's
+    ``holds_asked`` reads it, else 0. The kind module is swapped for the replay only."""
+    from qa.ranking import kinds
+
+    ce = OutOfFold()
+    results = {"shipped": cv.run_all(rows, base, ce)}
+    shipped_wants = kinds.wants
+    for label, pattern in (("where / which X", _WHERE), ("who, where / which X", kinds._ASKS_NAME)):
+        asks = {r["q"] for r in rows if shipped_wants(r["q"]) is None and pattern.search(r["q"])}
+        kept = [r["fit"] for r in rows]
+        for r in rows:
+            if r["q"] in asks:
+                r["fit"] = np.array([float(kinds.holds_asked(r["q"], t)) for t in r["texts"]],
+                                    np.float32)
+        kinds.wants = lambda q: "name" if q in asks else shipped_wants(q)
+        try:
+            results[label] = cv.run_all(rows, base, ce)
+        finally:
+            kinds.wants = shipped_wants
+            for r, f in zip(rows, kept):
+                r["fit"] = f
+        print(f"{label}: {len(asks)} questions given the name kind")
+    compare_results(rows, fold, results)
+
+
+def heads(rows, fold, base) -> None:
+    """Session 18: for each answerable question whose gold sentence is among the best
+    ``base.rerank_depth`` the ranker gives the cross-encoder, whether the ranker's first, the
+    cross-encoder's first and the blend's first hold it (out-of-fold cross-encoder): how much
+    re-weighting the two could still win."""
+    from collections import Counter
+
+    ce = OutOfFold()
+    alone = replace(base, rerank_weight=0.0)
+    count: Counter = Counter()
+    for r in rows:
+        if r["type"] == "none" or r["set"] not in cv.SETS:
+            continue
+        head = cv.replay(r, alone, None)[0][:base.rerank_depth]
+        if not any(r["which"][i].any() for i in head):
+            count[r["set"], "gold not in the re-ranked head"] += 1
+            continue
+        p = ce.probs(r["q"], [r["texts"][i] for i in head])
+        blend = cv.replay(r, base, ce)[0]
+        firsts = (head[0], head[int(np.argmax(p))], blend[0])
+        count[r["set"], "ranker %d, cross-encoder %d, blend %d"
+              % tuple(bool(r["which"][i].any()) for i in firsts)] += 1
+    for key in sorted(count):
+        print(*key, count[key], sep="\t")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("ctx-ce", "temperature", "prev", "weights", "depth", "topic"))
+    ap.add_argument("what", choices=("ctx-ce", "temperature", "prev", "weights", "depth", "topic",
+                                     "name-kind", "heads"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rows = cv.load()
     run = {"ctx-ce": ctx_ce, "temperature": temperature, "prev": prev, "weights": weights,
-           "depth": depth, "topic": topic}
+           "depth": depth, "topic": topic, "name-kind": name_kind, "heads": heads}
     run[args.what](rows, cv.folds(rows), cv.shipped())
     return 0
 
