@@ -99,7 +99,9 @@ def groups(ps: list[dict], mode: str) -> list:
     return out
 
 
-def train(mode: str, run: str, epochs: int, lr: float) -> None:
+def train(mode: str, run: str, epochs: int, lr: float, name: str | None = None) -> None:
+    """One fold's model (``run``: the fold left out, or all) reading ``mode``'s pairs; its
+    probabilities written as probs-NAME-RUN.json (``name``: default the mode)."""
     import torch
 
     from bench import train_rerank as tr
@@ -115,15 +117,15 @@ def train(mode: str, run: str, epochs: int, lr: float) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     model = tr.train(groups(seen, mode), {}, epochs=epochs, lr=lr, batch=32, layers=3, keep=3,
                      start=OOF / "weights-base.safetensors", head_factor=5,
-                     out=OUT / f"weights-{mode}.safetensors" if run == "all" else None)
+                     out=OUT / f"weights-{name or mode}.safetensors" if run == "all" else None)
     probs = {}
     for p in ps if run == "all" else [p for p in ps if p["fold"] == int(run)]:
         texts = [pair_text(t, b, mode, h) for t, b, h in zip(p["texts"], p["before"], p["title"])]
         for t, x in zip(p["texts"], score_pairs_torch(model, p["q"], texts)):
             probs[p["q"] + "\x00" + t] = float(1 / (1 + np.exp(-x)))
-    (OUT / f"probs-{mode}-{run}.json").write_text(json.dumps(
+    (OUT / f"probs-{name or mode}-{run}.json").write_text(json.dumps(
         {"mode": mode, "run": run, "probs": probs}, ensure_ascii=False))
-    log.info("%s %s: %.0f s", mode, run, time.time() - t0)
+    log.info("%s %s: %.0f s", name or mode, run, time.time() - t0)
 
 
 def compare(modes: list[str]) -> None:
@@ -154,11 +156,12 @@ def main(argv=None) -> int:
     ap.add_argument("--run", default="0", help="the fold (0-4) left out, or all")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lr", type=float, default=3e-5)
-    ap.add_argument("--modes", default="ctx,alone,title")
+    ap.add_argument("--name", help="train: the probabilities' name (default: the mode)")
+    ap.add_argument("--modes", default="ctx,alone,title", help="compare: the names compared")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if a.what == "train":
-        train(a.mode, a.run, a.epochs, a.lr)
+        train(a.mode, a.run, a.epochs, a.lr, a.name)
     else:
         compare([m for m in a.modes.split(",") if list(OUT.glob(f"probs-{m}-[0-9].json"))])
     return 0
