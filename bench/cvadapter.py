@@ -88,6 +88,7 @@ def learn(rows, q, pools, idx: list[int], weights: np.ndarray, lam: float, tau: 
         qa = qs + qs @ m.T
         qa = qa / qa.norm(dim=-1, keepdim=True)
         d, dc = (s @ qa[:, :, None])[..., 0], (c @ qa[:, :, None])[..., 0]
+        # features.in_article, in torch
         z = (tau * (rest + wd * d + wc * dc + wa * (d + dc) / norm)).masked_fill(~valid, -1e9)
         loss = (torch.logsumexp(z, 1) - torch.logsumexp(z.masked_fill(~gold, -1e9), 1)).mean()
         opt.zero_grad()
@@ -98,13 +99,15 @@ def learn(rows, q, pools, idx: list[int], weights: np.ndarray, lam: float, tau: 
 
 def adapted(rows, q, pools, fold, ms) -> list[dict]:
     """Each cached question with its cosines read from its fold's adapted question vector."""
+    from qa.ranking.features import in_article
+
     out = []
     at = [cv.FEATURES.index(f) for f in _COSINES]
     for k, (r, (s, c)) in enumerate(zip(rows, pools)):
         qa = unit(q[k] + ms[fold[k]] @ q[k])
         F = r["F"].copy()
         d, dc = s @ qa, c @ qa
-        F[:, at] = np.stack([d, dc, (d + dc) / np.sqrt(2 + 2 * (s * c).sum(1))], 1)
+        F[:, at] = np.stack([d, dc, in_article(d, dc, (s * c).sum(1))], 1)
         out.append({**r, "F": F})
     return out
 

@@ -238,11 +238,6 @@ def depth(rows, fold, base) -> None:
     compare(rows, fold, {f"depth {d}": replace(base, rerank_depth=d) for d in (10, 15, 20)})
 
 
-_WHERE = re.compile(r"^\s*(?:where|in which (?:country|city|town)|which (?:person|man|woman|"
-                    r"player|actor|team|club|company|country|city|town|film|album|band))\b",
-                    re.IGNORECASE)
-
-
 def name_kind(rows, fold, base) -> None:
     """Session 18: "where" and "which country / team ..." questions (and "who", second variant)
     given a fine answer kind, ``name``, for the kind re-score (qa/ranking/kinds.py rescore): a
@@ -253,8 +248,9 @@ def name_kind(rows, fold, base) -> None:
     ce = OutOfFold()
     results = {"shipped": cv.run_all(rows, base, ce)}
     shipped_wants = kinds.wants
-    for label, pattern in (("where / which X", _WHERE), ("who, where / which X", kinds._ASKS_NAME)):
-        asks = {r["q"] for r in rows if shipped_wants(r["q"]) is None and pattern.search(r["q"])}
+    for label, who in (("where / which X", False), ("who, where / which X", True)):
+        asks = {r["q"] for r in rows if shipped_wants(r["q"]) is None
+                and kinds._ASKS_NAME.search(r["q"]) and (who or not kinds._WANTS_NAME.search(r["q"]))}
         kept = [r["fit"] for r in rows]
         for r in rows:
             if r["q"] in asks:
