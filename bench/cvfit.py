@@ -207,8 +207,8 @@ def report(rows: list[dict], fold: np.ndarray, results, only=None) -> None:
     print(f"| rule | in-fold (fit on all) | out-of-fold |\n|---|---|---|")
     print(f"| shipped (qa.tuning.ANSWER_MODEL) | {shares(sets, y, shipped)} "
           f"(value {value(sets, y, shipped, sets != ''):.3f}) | - |")
-    before = np.array([logit(sig, {**ANSWER_MODEL, "asked_absent": 0.0}) >= 0 for _, sig in results])
-    print(f"| shipped less asked_absent (main before issue 18's third round) | "
+    before = np.array([logit(sig, {**ANSWER_MODEL, "asked_absent": -0.75}) >= 0 for _, sig in results])
+    print(f"| shipped with asked_absent -0.75 (main until its retirement in session 19) | "
           f"{shares(sets, y, before)} (value {value(sets, y, before, sets != ''):.3f}) | - |")
     old = np.array([sig["evidence"] >= 1.0 for _, sig in results])
     print(f"| evidence >= 1.0 (the cut before issue 18) | {shares(sets, y, old)} "
@@ -308,7 +308,7 @@ def trees(rows: list[dict], fold: np.ndarray, results) -> None:
 
 
 def stacked(rows: list[dict], fold: np.ndarray, results,
-            signals_: tuple = ("unseen", "asked_absent")) -> None:
+            signals_: tuple = ("unseen", "margin")) -> None:
     """The shipped rule out of fold as a whole: for each fold, the weight of each of
     ``signals_`` chosen in turn on the other folds (the first from ``GRID`` on the evidence rule,
     each next from ``SIGNED`` on top of those chosen), the held-out fold decided so."""

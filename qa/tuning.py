@@ -106,18 +106,18 @@ RERANK_MAX_LENGTH = 128  # question + sentence, in word pieces
 #   from 0 to -5 by CV (folds' picks -1 x3, -0.75 x2); out of fold `none` abstained on BBC dev2
 #   0.35 -> 0.50 and on BBC questions each of one article 0.41 -> 0.62, answered 0.97 -> 0.94 and
 #   0.95 -> 0.92. It never moves a question that names nothing new (the shipped article's).
-# - asked_absent: 1 when the question asks who / where / when / how many / how much / why and
-#   the best candidate (after the kind re-score) holds no new item of that kind
-#   (kinds.holds_asked). Chosen from -5 to 5 by CV on top of the two above (issue 18, third
-#   round; folds' picks -0.75 x4, -3): `none` abstained on BBC dev2 0.55 -> 0.60 and on BBC
-#   questions each of one article 0.62 -> 0.66 (out of fold with the unseen weight re-picked per
-#   fold too: 0.50 -> 0.55 and 0.59 -> 0.62), answered unchanged but WikiQA-dev 0.89 -> 0.88 out
-#   of fold. Weak: three `none` questions gained, one answerable lost, on the dev sets' unique
-#   questions (BENCHMARKS.md "Abstention, third round").
+# - asked_absent (retired, session 19): 1 when the question asks who / where / when / how many /
+#   how much / why and the best candidate holds no new item of that kind (kinds.holds_asked).
+#   Kept at -0.75 in issue 18's third round; once the ranking read sentences in their articles
+#   it no longer carried: shipped -0.75 against 0, value 1.507 / 1.505 in fold, but chosen
+#   between the two per fold (picks 0, -0.75 x3, 0) 1.494 out of fold, and over -5..5 the
+#   folds' picks scatter from -1.5 to 0.75 (1.489). Without it the margin below is still picked
+#   at 3 by every fold (1.505 out of fold = in fold). It weighs 0: one `none` question of BBC
+#   dev2 and one of BBC's one-article questions are answered again (BENCHMARKS.md "Session 19").
 # - margin: how far the ranker's best candidate's score stands above the second's (0 to 1 scale,
-#   after the kind re-score, before the cross-encoder). Chosen from -5 to 5 by CV on top of the
-#   three above once the ranking read sentences in their articles (issue 18, session 17; every
-#   fold picked 3): `none` abstained / answered, out of fold, BBC dev 0.86 -> 0.90 answered,
+#   after the kind re-score, before the cross-encoder). Chosen from -5 to 5 by CV on top of
+#   evidence, unseen and asked_absent once the ranking read sentences in their articles (issue
+#   18, session 17; every fold picked 3, and again without asked_absent): `none` abstained / answered, out of fold, BBC dev 0.86 -> 0.90 answered,
 #   BBC dev2 0.95 -> 0.97 answered at 0.60 abstained, small.jsonl 0.92 -> 0.94 answered at 0.67
 #   (BENCHMARKS.md "Where issue 18 stands after session 17"). An answer stands out from the next
 #   candidate; a near miss is one of several alike. Before in_article it did not carry.
@@ -128,8 +128,8 @@ RERANK_MAX_LENGTH = 128  # question + sentence, in word pieces
 # third round: content words beyond the names in the best sentence and its article, the best
 # evidence's z-score among the question's own candidates, the cross-encoder's probability
 # relative to its head's: BENCHMARKS.md "Abstention, third round").
-ANSWER_MODEL = {"bias": -3.2472, "evidence": 3.2472, "unseen": -1.0, "asked_absent": -0.75,
-                "margin": 3.0, "score": 0.0, "zscore": 0.0, "coverage": 0.0, "log_rows": 0.0,
+ANSWER_MODEL = {"bias": -3.2472, "evidence": 3.2472, "unseen": -1.0, "margin": 3.0,
+                "asked_absent": 0.0, "score": 0.0, "zscore": 0.0, "coverage": 0.0, "log_rows": 0.0,
                 "gap": 0.0}
 GAP_DEPTH = 10  # decide.signals "gap": the best evidence less that of this many-th candidate
 # Hits without evidence (made without the ranker) are judged by their score: the naive rule of

@@ -37,10 +37,9 @@ def test_signals_of_a_lone_candidate_and_a_flat_corpus_stay_finite():
 def test_the_corpus_answers_exactly_from_the_models_cut():
     cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
     other = {n: w for n, w in ANSWER_MODEL.items()
-             if n not in ("bias", "evidence", "unseen", "asked_absent", "margin")}
+             if n not in ("bias", "evidence", "unseen", "margin")}
     assert not any(other.values()), "this test reads the cut off an evidence (+ unseen, margin) model"
     level = [0.6, 0.6, 0.1]  # the best two candidates alike: no margin
-    assert signals()["asked_absent"] == 0.0  # "When ...?" over "... closed in 1998."
     assert decide.logit(signals(evidence=cut + 1e-6, scores=level)) >= 0.0
     assert decide.logit(signals(evidence=cut - 1e-3, scores=level)) < 0.0
     # the same evidence decides the same at every corpus size
@@ -63,7 +62,10 @@ def test_a_best_candidate_that_stands_out_from_the_next_needs_less_evidence():
     assert decide.logit({**apart, "evidence": least - 1e-3}) < 0.0
 
 
-def test_a_best_sentence_without_the_kind_asked_for_asks_for_more_evidence():
+def test_the_kind_asked_is_read_but_no_longer_decides():
+    """``asked_absent`` still tells a best sentence without the kind asked for (bench.cvfit
+    compares it), but it was retired from the rule in session 19: it no longer carried out of
+    fold, so the same evidence decides the same either way."""
     cut = -ANSWER_MODEL["bias"] / ANSWER_MODEL["evidence"]
     q = "Which actor was chosen to succeed Pierce Brosnan as James Bond?"
     near = signals(question=q, evidence=cut + 0.01,
@@ -72,9 +74,7 @@ def test_a_best_sentence_without_the_kind_asked_for_asks_for_more_evidence():
     told = signals(question=q, evidence=cut + 0.01,
                    texts=["Daniel Craig will succeed Pierce Brosnan as James Bond.", "x", "y"])
     assert near["asked_absent"] == 1.0 and told["asked_absent"] == 0.0
-    assert decide.logit(told) >= 0.0 and decide.logit(near) < 0.0
-    more = cut - ANSWER_MODEL["asked_absent"] / ANSWER_MODEL["evidence"]
-    assert decide.logit({**near, "evidence": more + 1e-6}) >= 0.0
+    assert decide.logit(near) == pytest.approx(decide.logit(told))
     # a question of no known kind never has it
     assert signals(question="What did Galuzin say?", texts=["No names here."])["asked_absent"] == 0.0
 

@@ -7,14 +7,15 @@ every dev set at three sizes - one article, WikiQA-dev's 2.7k sentences, BBC's 4
 fold and weigh: the evidence of the ranker's best candidate (its cosine plus BM25 of its article,
 ``tuning.EVIDENCE``), and ``unseen``, the names and numbers of the question that candidate's
 article never mentions ("How much did News Corporation pay for MySpace?" over an article on News
-Corporation that never names MySpace: the near misses BBC's `none` questions are). A third
-carried, weakly, in issue 18's third round: ``asked_absent``, a question that asks who, when, how
-many ... whose best sentence holds no new item of that kind ("Which actor was chosen to succeed
-Pierce Brosnan as James Bond?" over a sentence naming only Brosnan and Bond). The others
-(score, margin, the best cosine's z-score among every ranked row, coverage of the question's
-words, corpus size, lengths, the evidence's gap to the GAP_DEPTH-th candidate) weigh 0. The
-corpus answers when the log-odds reach 0; the evidence cut is held at 1.0, below the fit's 1.023,
-for the shipped article (tuning.py says why). The re-ranker orders candidates but does not decide
+Corporation that never names MySpace: the near misses BBC's `none` questions are). A third,
+``margin``, carried once the ranking read sentences in their articles: how far the best
+candidate's score stands above the second's (an answer stands out; a near miss is one of several
+alike). ``asked_absent`` (a question that asks who, when, how many ... whose best sentence holds
+no new item of that kind) carried weakly in issue 18's third round and was retired when it no
+longer did. The others (score, the best cosine's z-score among every ranked row, coverage of the
+question's words, corpus size, lengths, the evidence's gap to the GAP_DEPTH-th candidate) weigh 0.
+The corpus answers when the log-odds reach 0; the evidence cut is held at 1.0, below the fit's
+1.023, for the shipped article (tuning.py says why). The re-ranker orders candidates but does not decide
 this: its probabilities are higher for topical sentences of questions the corpus cannot answer
 than for answers (measured on the dev `none` questions, BENCHMARKS.md "Quality").
 """
@@ -65,8 +66,9 @@ def signals(question: str, evidence: float, scores: Sequence[float], best_dense:
     corpus's ``rows``, ``evidences`` of the best candidates (best first, after the kind check) and
     ``unseen`` (what the question names that the best candidate's article never mentions:
     ``unseen``); ``asked_absent`` is 1 when the question asks for a kind of answer (a name, a
-    date, a count ...) that the best of ``texts`` does not hold (``kinds.holds_asked``). (The
-    model weighs only some of them: ``tuning.ANSWER_MODEL``; bench/cv.py compared them all.)"""
+    date, a count ...) that the best of ``texts`` does not hold (``kinds.holds_asked``; retired,
+    bench.cvfit still compares it). (The model weighs only some of them:
+    ``tuning.ANSWER_MODEL``; bench/cv.py compared them all.)"""
     asked = set(terms(question))
     held = set().union(*(terms(t) for t in texts[:3])) if texts else set()
     deep = list(evidences[:GAP_DEPTH])
