@@ -57,8 +57,8 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
     if wanted is not None:
         said = _statements_mod.collect(docs, wanted.names, scope)
         if said:
-            hits = _statements(index, question, said, wanted, k)
-            return Answer(question=question, hits=hits, answered=bool(hits), taken_as=taken,
+            hits, answered = _statements(index, question, said, wanted, k)
+            return Answer(question=question, hits=hits, answered=answered, taken_as=taken,
                           statements=True, undated=[i for i in undated
                                                      if any(h.doc_id == i for h in hits)])
     answer = index._plain_ask(question, DEFAULT_K if k is None else k, scope)
@@ -69,20 +69,25 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
 
 
 def _statements(index, question: str, said, wanted: _statements_mod.Asked, k: int | None
-                ) -> list[Hit]:
-    """The statements as hits: scored by the ranker for the whole question (its score where
-    they are among its candidates, else 0); with a topic, only those that reach
-    ``statements.TOPIC_THRESHOLD``, best first; without, all of them in article order."""
+                ) -> tuple[list[Hit], bool]:
+    """The statements as hits, and whether they answer: scored by the ranker for the whole
+    question (its score where they are among its candidates, else 0); with a topic, only those
+    that reach ``statements.TOPIC_THRESHOLD``, best first - or, when none does, the nearest
+    DEFAULT_K of them, not answering (as any question the corpus does not answer); without a
+    topic, all of them in article order."""
     articles = list(dict.fromkeys(stored.document.id for stored, _ in said))
     depth = min(1000, sum(index.sentence_count(a) for a in articles))
     scores = {(h.doc_id, h.sentence): h.score
               for h in index.search(question, k=depth, doc_ids=articles)}
     hits = [_statements_mod.hit(stored, i, scores.get((stored.document.id, i), 0.0))
             for stored, i in said]
+    answered = True
     if wanted.topic:
-        hits = sorted((h for h in hits if h.score >= _statements_mod.TOPIC_THRESHOLD),
-                      key=lambda h: -h.score)
-    return hits if k is None else hits[:k]
+        best_first = sorted(hits, key=lambda h: -h.score)
+        hits = [h for h in best_first if h.score >= _statements_mod.TOPIC_THRESHOLD]
+        if not hits:
+            hits, answered = best_first[:DEFAULT_K], False
+    return (hits if k is None else hits[:k]), answered and bool(hits)
 
 
 def mark(question: str, hits: list[Hit], answered: bool) -> list[Hit]:

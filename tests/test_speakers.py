@@ -49,6 +49,14 @@ def test_asked_about_reads_the_person_from_the_question():
     assert asked_about("How much did profits rise?") == set()
 
 
+def test_a_question_typed_in_lower_case_still_names_the_person():
+    assert asked_about("what did peskov say") == {"peskov"}
+    assert asked_about("what did mr galuzin tell reporters about nato?") == {"galuzin"}
+    assert asked_about("what did he say") == set()  # a pronoun is no name
+    # with a capital anywhere, only capitalised words name someone, as before
+    assert asked_about("what did the minister say about Japan?") == set()
+
+
 def test_matches_compares_the_surname():
     assert matches("Mikhail Galuzin", {"galuzin"})
     assert not matches("Dmitry Peskov", {"galuzin"})

@@ -61,6 +61,13 @@ def test_every_galuzin_statement_of_the_seed_in_article_order(seed_index):
     assert any("the diplomat added" in h.text for h in answer.hits)  # not only "X said"
 
 
+def test_a_question_in_lower_case_gets_the_same_statements(seed_index):
+    typed = seed_index.ask("what did galuzin say")
+    assert typed.statements and len(typed.hits) == 6
+    peskov = seed_index.ask("what did peskov say")
+    assert peskov.statements and peskov.hits and all(h.speaker == "Dmitry Peskov" for h in peskov.hits)
+
+
 def test_k_caps_statements_and_keeps_its_meaning_for_other_questions(seed_index):
     assert len(seed_index.ask("What did Galuzin say?", k=2).hits) == 2
     assert len(seed_index.ask("What did Galuzin say?", k=None).hits) == 6
@@ -85,8 +92,16 @@ def test_about_narrows_to_the_topic_best_first(archive, monkeypatch):
     scores = [h.score for h in all_of_them.hits]
     assert scores == sorted(scores, reverse=True)
     monkeypatch.setattr(statements, "TOPIC_THRESHOLD", 2.0)  # nothing reaches it
-    assert archive.ask("What did Galuzin say about NATO?").hits == []
+    near = archive.ask("What did Galuzin say about NATO?")  # not answered, the nearest shown
+    assert near.statements and not near.answered
+    assert [h.text for h in near.hits] == [h.text for h in all_of_them.hits]
     assert len(archive.ask("What did Galuzin say?").hits) == 4  # no topic: no threshold
+
+
+@pytest.mark.parametrize("question", ["What did Galuzin say <b>", "What did Galuzin say??!! :)",
+                                      "What did Galuzin say about <i></i>?"])
+def test_markup_or_punctuation_after_the_question_is_no_topic(question):
+    assert statements.asked(question).topic == ""
 
 
 def test_a_person_nobody_quotes_falls_back_to_ranking(archive):

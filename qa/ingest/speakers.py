@@ -612,9 +612,11 @@ def asked_topic(question: str) -> str:
     m = _ASK.search(question)
     if not m:
         return ""
-    rest = re.sub(r"^\s*(?:about|of|on|in|regarding|concerning|over|to|for)\b", "",
-                  question[m.end():], flags=re.IGNORECASE)
-    return rest.strip(" ?.!")
+    rest = re.sub(r"<[^>]*>", " ", question[m.end():])  # markup pasted in is no topic
+    rest = re.sub(r"^\s*(?:about|of|on|in|regarding|concerning|over|to|for)\b", "", rest,
+                  flags=re.IGNORECASE)
+    rest = " ".join(rest.split()).strip(" ?.!")
+    return rest if re.search(r"[^\W_]", rest) else ""  # punctuation alone names no topic
 
 
 def asked_about(question: str) -> set[str]:
@@ -623,7 +625,11 @@ def asked_about(question: str) -> set[str]:
     if not m:
         return set()
     words = re.findall(r"[A-Z][\w'’.\-]*", m.group("who"))
-    return {_clean(w) for w in words} - _TITLES - _NOT_NAMES
+    if not words and question == question.lower():
+        # typed in lower case ("what did peskov say"): every word may be the name; the
+        # statements are only those of a speaker whose surname is among them
+        words = re.findall(r"[^\W\d_][\w'’.\-]*", m.group("who"))
+    return {_clean(w) for w in words} - _TITLES - _NOT_NAMES - set(_PRONOUNS)
 
 
 def surname(speaker: str) -> str:
