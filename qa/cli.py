@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_info)
 
     serve = sub.add_parser("serve", help="open the chat in the browser")
+    serve.add_argument("--index", metavar="DIR",
+                       help="index folder or Milvus location (default: QA_INDEX, else index/)")
     serve_options(serve)
     serve.set_defaults(run=_serve)
 
@@ -204,6 +206,9 @@ def _index_to_change(args):
     if args.index is None and not args.rebuild:
         return default_index(progress=True)
     path = Path(args.index) if args.index else index_dir()
+    if path.exists() and not path.is_dir():
+        raise QAError(f"--index {path} is a file, not an index folder: name a folder (a new "
+                      "one is created)")
     if args.rebuild:
         return Index(path)
     try:
@@ -214,13 +219,30 @@ def _index_to_change(args):
         return Index(path)  # a new index (or another ingest is creating it: commits merge)
 
 
+def _check_sources(index, asked: list[str]) -> None:
+    """A --source that no article of ``index`` comes from is a mistake to name, with the
+    sources there are (as ``periods`` compares them: ignoring case)."""
+    from collections import Counter
+
+    there = Counter((d.document.source or "").strip() for d in index.stored().values())
+    known = {s.casefold() for s in there if s}
+    missing = [s for s in asked if s.strip() and s.strip().casefold() not in known]
+    if missing:
+        listed = ", ".join(f"{s} ({n})" for s, n in there.most_common(10) if s) or "none"
+        raise QAError(f"no article comes from {', '.join(missing)}; the sources in this index "
+                      f"(articles): {listed}")
+
+
 def _ask(args) -> int:
     why = not_text(args.question)
     if why:
         print(f"qa: error: the question {why}", file=sys.stderr)
         return 2
-    answer = _open(args.index).ask(args.question, k=args.k, since=args.since, until=args.until,
-                                   sources=args.sources)
+    index = _open(args.index)
+    if args.sources:
+        _check_sources(index, args.sources)
+    answer = index.ask(args.question, k=args.k, since=args.since, until=args.until,
+                       sources=args.sources)
     if args.json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here
         text = json.dumps(answer.to_dict(), ensure_ascii=False, indent=1)
         print(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
@@ -281,6 +303,10 @@ def _serve(args) -> int:
         print("qa: error: app.py not found beside the qa package, in QA_HOME or here; run "
               "`qa serve` from the project folder", file=sys.stderr)
         return 2
+    if args.index:  # the app reads its index from QA_INDEX, as `qa ask --index` reads it
+        index = args.index if args.index.startswith("milvus+") else \
+            str(Path(args.index).expanduser().resolve())
+        os.environ["QA_INDEX"] = index
     spec = importlib.util.spec_from_file_location("newsroom_app", app_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

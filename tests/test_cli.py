@@ -157,3 +157,43 @@ def test_a_closed_pipe_ends_the_command_quietly(home, tmp_path, fake_model):
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert shell.stdout.decode().startswith("index: ") and shell.stdout.count(b"\n") == 4
     assert shell.stderr == b""
+
+
+def test_serve_takes_the_index_as_ask_and_ingest_do(home, tmp_path, monkeypatch):
+    """`qa serve --index DIR` opens the chat on DIR (the app reads QA_INDEX when it launches)."""
+    import importlib.util
+
+    fake_app = tmp_path / "app.py"
+    fake_app.write_text("import os\nseen = {}\n"
+                        "def launch(**options):\n    seen['index'] = os.environ.get('QA_INDEX')\n")
+    real = importlib.util.spec_from_file_location
+    monkeypatch.setattr(importlib.util, "spec_from_file_location",
+                        lambda name, path: real(name, fake_app))
+    monkeypatch.delenv("QA_INDEX", raising=False)
+    launched = {}
+    real_exec = importlib.util.module_from_spec
+
+    def module_from_spec(spec):
+        launched["module"] = real_exec(spec)
+        return launched["module"]
+
+    monkeypatch.setattr(importlib.util, "module_from_spec", module_from_spec)
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--index", "desk-index"]) == 0
+    assert launched["module"].seen["index"] == str(tmp_path / "desk-index")
+
+
+def test_an_index_that_is_a_file_is_refused_before_any_work(home, tmp_path, capsys):
+    article = tmp_path / "a.txt"
+    article.write_text("Harbour news\nThe tunnel opened on Monday.")
+    assert main(["ingest", str(article), "--index", str(article)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not an index folder" in err and "Traceback" not in err
+    assert article.read_text().startswith("Harbour news")  # untouched
+
+
+def test_a_source_no_article_comes_from_is_named_with_those_there_are(home, capsys):
+    assert main(["ask", "Galuzin", "--source", "NOPE"]) == 2
+    err = capsys.readouterr().err
+    assert "no article comes from NOPE" in err and "TASS (1)" in err
+    assert main(["ask", "Galuzin", "--source", "tass", "--k", "1"]) == 0  # case does not matter

@@ -107,6 +107,18 @@ def test_empty_file_is_skipped_not_an_error(tmp_path):
     assert "no text to index" in result.skipped[0]
 
 
+def test_files_of_other_types_in_a_folder_are_named_as_skipped(tmp_path):
+    (tmp_path / "story.txt").write_text("Headline\nBody text.")
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "photo.PNG").write_bytes(b"\x89PNG")
+    (tmp_path / ".hidden.pdf").write_bytes(b"%PDF-1.4")  # hidden files are not mentioned
+    result = read_paths([tmp_path])
+    assert [d.title for d in result.documents] == ["Headline"] and result.errors == []
+    assert len(result.skipped) == 1
+    assert "2 file(s) of a type not read (.pdf 1, .png 1)" in result.skipped[0]
+    assert ".txt" in result.skipped[0]  # what is read instead
+
+
 def test_binary_file_is_refused(tmp_path):
     f = tmp_path / "image.txt"
     f.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")

@@ -64,6 +64,12 @@ def iter_paths(paths: list[str | os.PathLike], result: ReadResult) -> Iterator[D
         elif root.is_dir():
             for f in _files(root):
                 yield from _read_from(result, f, f.relative_to(root).as_posix())
+            other = _unsupported(root)
+            if other:
+                kinds = ", ".join(f"{suffix} {n}" for suffix, n in sorted(other.items()))
+                result.skipped.append(
+                    f"{root}: {sum(other.values())} file(s) of a type not read ({kinds}); "
+                    f"articles are read from {', '.join(sorted(SUFFIXES))}")
         else:
             yield from _read_from(result, root, root.name)
 
@@ -90,6 +96,17 @@ def count_articles(paths: list[str | os.PathLike]) -> int:
 def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def _unsupported(root: Path) -> dict[str, int]:
+    """How many visible files under ``root`` ``_files`` leaves out, by suffix."""
+    out: dict[str, int] = {}
+    for p in root.rglob("*"):
+        if p.is_file() and p.suffix.lower() not in SUFFIXES \
+                and not any(part.startswith(".") for part in p.relative_to(root).parts):
+            suffix = p.suffix.lower() or "(none)"
+            out[suffix] = out.get(suffix, 0) + 1
+    return out
 
 
 def _read_from(result: ReadResult, path: Path, doc_id: str) -> Iterator[Document]:
