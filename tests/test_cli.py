@@ -197,3 +197,17 @@ def test_a_source_no_article_comes_from_is_named_with_those_there_are(home, caps
     err = capsys.readouterr().err
     assert "no article comes from NOPE" in err and "TASS (1)" in err
     assert main(["ask", "Galuzin", "--source", "tass", "--k", "1"]) == 0  # case does not matter
+
+
+def test_ingesting_nothing_new_leaves_the_index_as_it_is(home, tmp_path, capsys):
+    from qa.storage import folder
+
+    article = tmp_path / "a.txt"
+    article.write_text("Harbour news\nThe tunnel opened on Monday.")
+    ix = tmp_path / "ix"
+    assert main(["ingest", str(article), "--index", str(ix)]) == 0
+    first = folder.current_generation(ix)
+    capsys.readouterr()
+    assert main(["ingest", str(article), "--index", str(ix)]) == 0
+    assert "1 unchanged" in (out := capsys.readouterr().out) and "nothing new to commit" in out
+    assert folder.current_generation(ix) == first

@@ -59,7 +59,8 @@ class IngestReport:
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (f"{len(self.added)} added, {len(self.updated)} updated, "
                 f"{len(self.unchanged)} unchanged{removed}, {len(self.empty)} without text; "
-                f"{self.sentences} sentences embedded, {self.commits} commit(s). Index "
+                f"{self.sentences} sentences embedded, "
+                f"{f'{self.commits} commit(s)' if self.commits else 'nothing new to commit'}. Index "
                 f"{index.path}: {len(index.documents)} articles, {len(index)} sentences.")
 
 
@@ -97,7 +98,8 @@ def ingest(index: Index, docs: Iterable[Document], *, every: int | None = None,
             since, last = 0, time.monotonic()
         if shown is not None:
             shown.update(done, added.sentences, report.commits)
-    if since or not report.commits:
+    if (since or not report.commits) and (report.added or report.updated or report.removed
+                                          or replace or not _on_disk(index)):
         _commit(index, report, replace and not report.commits)
     if shown is not None:
         shown.done(report.commits)
@@ -164,6 +166,15 @@ def _stderr(text: str) -> None:
 
 def _in_place(text: str) -> None:
     print("\r\x1b[K" + text, file=sys.stderr, end="", flush=True)
+
+
+def _on_disk(index) -> bool:
+    """Whether ``index`` is a folder index with a commit already (one with nothing new to add
+    is then left as it is, not written again as a new generation)."""
+    from ..storage import folder
+
+    path = getattr(index, "path", None)
+    return isinstance(path, Path) and folder.current_generation(path) is not None
 
 
 def _commit(index: Index, report: IngestReport, replace: bool, last: bool = True) -> None:
