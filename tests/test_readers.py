@@ -189,3 +189,12 @@ def test_a_file_of_control_characters_is_refused_as_binary(tmp_path):
     f.write_bytes(b"Headline\n" + b"\x1b[2J\x1c\x07" * 300)
     with pytest.raises(InputError, match="binary"):
         read_file(f)
+
+
+def test_a_broken_json_line_says_where_in_the_line(tmp_path):
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"id": "x1", "text": "Fine."}\n{"id": "x2", "text": \n{"id": "x3" "text": "y"}\n')
+    errors = []
+    read_jsonl(f, errors)
+    assert "the line ends too early" in str(errors[0]) and f"{f}:2:" in str(errors[0])
+    assert "at column 13" in str(errors[1])  # the missing comma after "x3"

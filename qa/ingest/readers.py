@@ -321,11 +321,14 @@ def _jsonl_document(raw: bytes, path: Path, lineno: int) -> Document:
     if len(raw) > max_article_bytes():
         raise bad(f"line is over the {max_article_bytes() // 2**20} MB limit for one article")
     try:
-        obj = json.loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig").rstrip("\r\n")
+        obj = json.loads(text)
     except UnicodeDecodeError:
         raise bad("not UTF-8; save the file as UTF-8") from None
     except json.JSONDecodeError as e:
-        raise bad(f"not valid JSON ({e.msg} at column {e.colno}); each line must be one "
+        where = "the line ends too early" if e.pos >= len(text.rstrip()) else \
+            f"at column {e.pos + 1}"  # of this line: the file's line feed is not part of it
+        raise bad(f"not valid JSON ({e.msg}, {where}); each line must be one "
                   'JSON object like {"id": "a1", "text": "..."}') from None
     except (ValueError, RecursionError) as e:  # a number past Python's digit limit, deep nesting
         raise bad(f"not usable JSON ({str(e)[:80]}); each line must be one JSON object like "
