@@ -11,7 +11,8 @@ and the best ``EACH`` by each single feature, so that other weights rank from th
 per candidate: every feature, its article, its text, which gold sentences it finds, its answer-kind
 fit (qa.ranking.kinds.fit); per question: the spread of the cosines over every row ranked and the
 corpus size (the abstention rule's inputs, qa.ranking.decide). Written to bench/cache/cv2.json
-(and cv2-one.json with ``--one``; gitignored).
+(and cv2-one.json with ``--one``; gitignored), or to NAME.json with BENCH_CV_CACHE=NAME (a
+variant's cache beside the shipped one; bench.cv reads the same variable).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ POOL = 150
 EACH = 40
 # cv2: with the asked person's passage (mention, chain: qa/ranking/passage.py); the files of
 # the ten-feature format before it (cv.json, cv-one.json) are left as they were
-CACHE = CACHE_DIR / "cv2"
+CACHE = CACHE_DIR / os.environ.get("BENCH_CV_CACHE", "cv2")  # another name: a variant's cache
 
 
 def small_questions() -> list[tuple[str, data.Question]]:

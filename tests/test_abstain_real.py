@@ -54,3 +54,22 @@ def test_a_near_miss_naming_what_the_article_never_mentions_abstains(bbc_index, 
     answer = bbc_index.ask(question)
     assert "US retail sales fell 0.3% in January" in answer.hits[0].text
     assert not answer.answered
+
+
+def test_a_short_unrelated_article_beside_the_shipped_one_changes_no_answer(seed_index):
+    """Found by a user acceptance sweep: one four-sentence note ingested beside the shipped
+    article turned its README questions into "not covered" (BM25 read each article against
+    the index's average length, which the note halved; tuning.ARTICLE_LENGTH)."""
+    from qa.index import Index
+    from qa.ingest.readers import read_file
+    from qa.types import Document
+
+    note = Document(id="tunnel", title="Harbour tunnel opens after five years", text=(
+        "The new harbour tunnel in Port Vale opened to traffic on Monday. The 3.2-kilometre "
+        "tunnel cost 1.4 billion euros. \"The tunnel will cut commuting times in half,\" the "
+        "transport minister said. Critics said the money should have gone to public transport."))
+    both = Index.build(read_file(SEED) + [note], encoder=seed_index.encoder)
+    for question in ("Who is the Kremlin spokesman?", "When did Kishida and Biden talk?",
+                     "Who is the Russian ambassador to Japan?", "What is the capital of Peru?"):
+        assert both.ask(question).answered == seed_index.ask(question).answered, question
+    assert both.ask("Who is the Kremlin spokesman?").answered

@@ -40,6 +40,22 @@ def test_bm25_is_normalised_and_prefers_rare_words():
     assert not bm.scores(terms("nothing matches")).any()
 
 
+def test_a_typical_length_keeps_an_articles_weights_when_a_short_one_joins():
+    long = ["galuzin"] + [f"word{i}" for i in range(119)]  # 120 terms, the name once
+    note = terms("Harbour tunnel opened")
+    alone, beside = BM25([long]), BM25([long, note])
+    # the corpus's own average: a short note beside it halves it and cuts the article's weights
+    assert beside.matrix[beside.vocab["galuzin"], 0] < 0.9 * alone.matrix[alone.vocab["galuzin"], 0]
+    typical = (120.0, 30.0)
+    alone, beside = BM25([long], typical=typical), BM25([long, note], typical=typical)
+    assert beside.matrix[beside.vocab["galuzin"], 0] == \
+        pytest.approx(alone.matrix[alone.vocab["galuzin"], 0], rel=0.03)
+    # many articles outweigh the typical ones: the collection's own average again
+    many = [long] * 3000 + [note] * 3000
+    assert BM25(many, typical=typical).matrix[0, 0] == pytest.approx(BM25(many).matrix[0, 0],
+                                                                     rel=0.01)
+
+
 def test_ranker_puts_the_asked_speakers_statements_first(fake_encoder):
     from qa.index import Index
     from qa.types import Document

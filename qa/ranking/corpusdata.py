@@ -27,6 +27,7 @@ from ..errors import IndexFileError
 from ..storage.rows import RawRows
 from ..storage.stored import StoredDoc
 from .kinds import NAME, NUMBER
+from ..tuning import ARTICLE_LENGTH
 from .lexical import BM25, Postings, terms
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,8 @@ class CorpusData:
                     for term in terms(t):
                         vocab.setdefault(term, len(vocab))
         flags = np.frombuffer(flags, np.uint8).copy()
-        articles = BM25(terms(d.document.title or "") + terms(d.document.text) for d in docs)
+        articles = BM25((terms(d.document.title or "") + terms(d.document.text) for d in docs),
+                        typical=ARTICLE_LENGTH)
         titles = BM25(terms(d.document.title or "") for d in docs)
         if postings:
             for b in (articles, titles):

@@ -49,7 +49,11 @@ class BM25:
     articles are never held as term lists at once); each text's term counts are kept as small
     arrays, not Python ints."""
 
-    def __init__(self, texts: Iterable[Sequence[str]], vocab: dict[str, int] | None = None):
+    def __init__(self, texts: Iterable[Sequence[str]], vocab: dict[str, int] | None = None,
+                 typical: tuple[float, float] | None = None):
+        """``typical``: (length, weight): the average length that normalises each text's
+        term weights counts ``weight`` texts of ``length`` terms beside the collection's own, so
+        that a few texts' lengths do not move it (``tuning.ARTICLE_LENGTH``)."""
         from scipy import sparse
 
         self.vocab = vocab if vocab is not None else {}
@@ -70,7 +74,9 @@ class BM25:
         counts = np.concatenate(count_parts) if count_parts else np.zeros(0, np.float32)
         del row_parts, count_parts
         cols_a = np.repeat(np.arange(n_texts, dtype=np.int64), sizes)
-        avg = float(lengths.mean()) if n_texts and lengths.mean() > 0 else 1.0
+        length, weight = typical if typical is not None else (0.0, 0.0)
+        total, count = float(lengths.sum()) + length * weight, n_texts + weight
+        avg = total / count if count and total > 0 else 1.0
         norm = K1 * (1 - B + B * lengths[cols_a] / avg) if len(cols_a) else counts
         weights = counts * (K1 + 1) / (counts + norm)
         self.matrix = sparse.csr_matrix((weights, (rows, cols_a)),
