@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="open the chat in the browser")
     serve.add_argument("--index", metavar="DIR",
-                       help="index folder or Milvus location (default: QA_INDEX, else index/)")
+                       help="serve this index folder (or Milvus location) as it is, without the "
+                       "seeds (default: QA_INDEX, else index/, with seeds/ in it)")
     serve_options(serve)
     serve.set_defaults(run=_serve)
 
@@ -303,10 +304,10 @@ def _serve(args) -> int:
         print("qa: error: app.py not found beside the qa package, in QA_HOME or here; run "
               "`qa serve` from the project folder", file=sys.stderr)
         return 2
-    if args.index:  # the app reads its index from QA_INDEX, as `qa ask --index` reads it
-        index = args.index if args.index.startswith("milvus+") else \
-            str(Path(args.index).expanduser().resolve())
-        os.environ["QA_INDEX"] = index
+    if args.index:  # that index as it stands, not seeded (the app asks default_index())
+        from .default import use
+
+        use(args.index)
     spec = importlib.util.spec_from_file_location("newsroom_app", app_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

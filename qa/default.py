@@ -71,6 +71,24 @@ def default_index(*, progress=None) -> Index:
         return _index
 
 
+def use(location: str) -> Index:
+    """Make the index at ``location`` (a folder, or a Milvus location) the default one as it
+    stands: opened, not seeded (``qa serve --index``: the chat over an archive built with
+    ``qa ingest --index``; the seeds belong to the project's own index)."""
+    global _index
+    from .storage import milvus
+
+    if milvus.is_location(location):
+        from .milvusindex import MilvusIndex
+
+        index = MilvusIndex.open(location)
+    else:
+        index = Index.open(Path(location).expanduser())
+    with _lock:
+        _index = index
+    return index
+
+
 def reset() -> None:
     """Forget the loaded default index (tests; after changing QA_HOME)."""
     global _index

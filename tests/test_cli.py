@@ -159,28 +159,44 @@ def test_a_closed_pipe_ends_the_command_quietly(home, tmp_path, fake_model):
     assert shell.stderr == b""
 
 
-def test_serve_takes_the_index_as_ask_and_ingest_do(home, tmp_path, monkeypatch):
-    """`qa serve --index DIR` opens the chat on DIR (the app reads QA_INDEX when it launches)."""
+def test_serve_takes_the_index_as_it_stands(home, tmp_path, monkeypatch, capsys):
+    """`qa serve --index DIR` opens the chat on DIR as it is: no seed article added, nothing
+    written (a user sweep found the seed saved into the user's archive)."""
     import importlib.util
 
+    from qa import default
+    from qa.storage import folder
+
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "a.txt").write_text("Harbour news\nThe tunnel opened on Monday.")
+    ix = tmp_path / "desk-index"
+    assert main(["ingest", str(arts), "--index", str(ix)]) == 0
+    before = folder.current_generation(ix)
     fake_app = tmp_path / "app.py"
-    fake_app.write_text("import os\nseen = {}\n"
-                        "def launch(**options):\n    seen['index'] = os.environ.get('QA_INDEX')\n")
+    fake_app.write_text("from qa.default import default_index\nseen = {}\n"
+                        "def launch(**options):\n    seen['index'] = default_index()\n")
     real = importlib.util.spec_from_file_location
     monkeypatch.setattr(importlib.util, "spec_from_file_location",
                         lambda name, path: real(name, fake_app))
-    monkeypatch.delenv("QA_INDEX", raising=False)
     launched = {}
-    real_exec = importlib.util.module_from_spec
+    real_module = importlib.util.module_from_spec
 
     def module_from_spec(spec):
-        launched["module"] = real_exec(spec)
+        launched["module"] = real_module(spec)
         return launched["module"]
 
     monkeypatch.setattr(importlib.util, "module_from_spec", module_from_spec)
-    monkeypatch.chdir(tmp_path)
-    assert main(["serve", "--index", "desk-index"]) == 0
-    assert launched["module"].seen["index"] == str(tmp_path / "desk-index")
+    default.reset()
+    try:
+        assert main(["serve", "--index", str(ix)]) == 0
+        served = launched["module"].seen["index"]
+        assert [d.id for d in served.documents] == ["a.txt"]  # no seed article in it
+        assert folder.current_generation(ix) == before  # and nothing written
+        assert main(["serve", "--index", str(tmp_path / "none")]) == 2  # not an index: said
+        assert "qa: error" in capsys.readouterr().err
+    finally:
+        default.reset()
 
 
 def test_an_index_that_is_a_file_is_refused_before_any_work(home, tmp_path, capsys):
