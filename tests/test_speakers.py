@@ -265,3 +265,16 @@ def test_the_person_named_past_a_body_and_a_role_speaks():
     assert attribute(sentences) == ["Brian Gammage", "Rachel Lomax", "Rachel Lomax",
                                     "Kevin Hawkins", "BRC", "Paul Dergarabedian", "Vestey Group",
                                     "Vestey Group"]
+
+
+def test_a_body_named_by_its_role_is_not_the_last_person_quoted():
+    """"The port authority said ..." after the union leader spoke is the authority's, not hers
+    (a user sweep found it among Maria Kessler's statements)."""
+    said = attribute(['"We have been patient," union leader Maria Kessler said outside the gate.',
+                      "The port authority said it regretted the decision.",
+                      "Kessler said the strike would go on."])
+    assert said == ["Maria Kessler", None, "Maria Kessler"]
+    # a body met by name is still what "the institute" refers to
+    assert attribute(["The British Film Institute said the list was a surprise.",
+                      "The institute also cited the death of Marlon Brando."])[1] == \
+        "British Film Institute"

@@ -32,7 +32,7 @@ from ..tuning import MAX_QUOTE_SENTENCES
 
 # Bump when attribution changes: an index stores each article's speakers with this number, and an
 # article stored under another is attributed again when the index is opened (StoredDoc.current).
-VERSION = 2
+VERSION = 3  # 3: "the port authority said" is no longer the last person quoted
 
 VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warned|"
          "warns|explained|explains|continued|claimed|argued|argues|stressed|stresses|"
@@ -172,6 +172,8 @@ class _Tracker:
         for p in reversed(self.people):
             if head in p.words:
                 return p
+        if head in _BODIES:  # "the port authority said": a body, never the last person quoted
+            return None if strict or self.last is None or not self.last.body else self.last
         return None if strict else self.last
 
 
