@@ -8,7 +8,8 @@ a week of 2005.
 
 An article's date is its ``published`` field. One without a year (the TASS dateline "February
 2") takes the year from the article's own metadata when it holds one (a dated URL such as
-``.../2022/02/02/...``, or a dated folder in the path it was read from); otherwise it is undated.
+``.../2022/02/02/...``, or a dated folder in the path it was read from, ``.../2022/02/14/``);
+otherwise it is undated, as is a date of a year alone ("2022": no telling when in it).
 Undated articles are never dropped by a date limit: they are kept, and the answer marks them
 undated, because nobody can tell whether they fall inside it.
 """
@@ -37,6 +38,10 @@ _PHRASE = re.compile(rf"(?:\b(?P<lead>in|on|during|since|from|after|before|until
                      rf"\b(?P<when>{_WHEN})\b", re.IGNORECASE)
 _BARE_OK = re.compile(rf"^(?:(?:last|this|past|previous)\s|yesterday|today|\d+\s)", re.I)
 _YEAR_IN = re.compile(rf"(?<!\d)({_YEAR})(?!\d)")
+# A year in an article's URL or path only as a dated folder ("/2022/", ".../2022/02/14/") or a
+# name opening with an ISO date ("2022-02-14-strike.txt"): never "report_2015_v2.txt" or a
+# folder "drop-a2019f", whose numbers say nothing of when the article was published.
+_YEAR_PATH = re.compile(rf"(?:^|[/\\])({_YEAR})(?=$|[/\\]|-[01]\d(?:$|[-/\\_.]))")
 
 
 @dataclass(frozen=True)
@@ -117,12 +122,14 @@ def _article_date(published: str, url: str, origin: str) -> date | None:
     except ValueError:
         pass
     if not _YEAR_IN.search(text):
-        year = _YEAR_IN.search(url) or _YEAR_IN.search(origin)
+        year = _YEAR_PATH.search(url) or _YEAR_PATH.search(origin)
         if year is None:
             return None
         text = f"{text} {year.group(1)}"
     parsed = _parse(text, None)
-    return parsed[0].date() if parsed else None
+    if parsed is None or parsed[1] == "year":  # "2022" alone: no telling when in the year
+        return None
+    return parsed[0].date()
 
 
 def undated(doc: Document) -> bool:

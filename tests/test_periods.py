@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from html import unescape
 from datetime import date
+from html import unescape
 
 import pytest
 
@@ -45,6 +45,26 @@ def test_article_dates():
     assert periods.article_date(Document("a", "x", published="February 2",
                                          url="https://tass.com/2022/02/02/x")) == BASE
     assert periods.article_date(Document("a", "x")) is None
+
+
+@pytest.mark.parametrize("origin, year", [
+    ("/desk/2022/02/14/strike.txt", 2022),  # a dated folder
+    ("/desk/2019-03-03-note.txt", 2019),  # a name opening with an ISO date
+    ("/desk/drop-a2019f/note.txt", None),  # a folder tag is no date
+    ("/desk/report_2015_v2.txt", None),  # nor a number in a file's name
+    ("/desk/uploads/notes_2019.txt", None),
+])
+def test_a_year_is_taken_from_a_dated_folder_only(origin, year):
+    doc = Document("a", "x", published="March 3")
+    doc.origin = origin
+    found = periods.article_date(doc)
+    assert (found.year if found else None) == year
+
+
+def test_a_year_alone_is_no_date():
+    """"2022" says nothing of when in the year: undated (kept, and said so), not 1 November."""
+    assert periods.article_date(Document("a", "x", published="2022")) is None
+    assert periods.article_date(Document("a", "x", published="March 2022")) == date(2022, 3, 1)
 
 
 @pytest.fixture
