@@ -1,7 +1,7 @@
 """Dates and sources: which articles a question searches.
 
 ``Limits`` is what ``Index.ask(since=, until=, sources=)`` and a time phrase in the question ("in
-February 2022", "last week", "on Wednesday", "since Monday") say; ``limits_of`` reads both and
+February 2022", "last week", "since Monday"; not "on Monday", ``find_phrase``) say; ``limits_of`` reads both and
 ``allowed`` picks the articles. A time phrase is parsed by dateparser relative to the newest
 article's date (the archive's "now", not the machine's), so "last week" over a 2005 archive is
 a week of 2005.
@@ -142,9 +142,15 @@ def newest(docs: Iterable[Document]) -> date | None:
 
 
 def find_phrase(question: str) -> re.Match | None:
-    """The first time phrase of ``question`` ("in February 2022", "last week", "on Wednesday")."""
+    """The first time phrase of ``question`` ("in February 2022", "last week", "since Monday").
+    "On Monday" is none: in a question about the news it tells when something happened ("Which
+    union threatened on Monday to strike?"), and which Monday is anyone's guess in an archive;
+    taken as the newest article's Monday it dropped the article that answers."""
     for m in _PHRASE.finditer(question):
         when = m.group("when")
+        if re.fullmatch(rf"(?:{_DAYS})", when, re.I) and (m.group("lead") or "").lower() in (
+                "", "on", "in", "during"):
+            continue
         if m.group("lead") or _BARE_OK.match(when):
             if re.fullmatch(rf"(?:{_MONTHS})", when, re.I) and when.lower() in {"may", "mar"} \
                     and not m.group("lead"):
