@@ -93,11 +93,17 @@ def test_reply_uses_the_follow_up_to_find_the_right_sentence(index):
 
 
 def test_reply_what_else_shows_the_next_results(index):
+    from qa.ranking.decide import decide
+
     query = "Galuzin warned NATO"
-    expected = [h.text for h in index.search(query, 4)]
+    hits = index.search(query, 4)
+    expected = [h.text for h in hits]
     first, conv = reply(index, query, k=2)
     more, conv = reply(index, "what else?", conv, k=2)
-    assert "More from the articles" in more
+    # the next page is headed as what it is: more answers, or only sentences near the question
+    answering = any(decide([h]) for h in hits[2:])
+    assert ("More from the articles" in more) == answering
+    assert ("Nothing more answers this." in more) == (not answering)
     assert quoted(first) == expected[:2] and quoted(more) == expected[2:]
     last, conv = reply(index, "what else?", conv, k=2)
     assert "That is all the articles have on this" in last and conv.shown == 4

@@ -65,6 +65,17 @@ def hit_for(text, title="<b>Headline</b>"):
                published="<i>today</i>", source="[src](http://198.51.100.7/)")
 
 
+def test_a_what_else_page_of_sentences_that_do_not_answer_says_so():
+    from dataclasses import replace
+
+    weak = [replace(hit_for("The weather was cold."), evidence=-4.0)]
+    html = answer_html(Answer("q", weak, True), weak, more=True)
+    assert "Nothing more answers this." in html and "not an answer" in html
+    assert "More from the articles" not in html
+    good = [replace(hit_for("Galuzin warned NATO."), evidence=0.5)]
+    assert "More from the articles" in answer_html(Answer("q", good, True), good, more=True)
+
+
 def test_answers_with_payloads_contain_only_our_own_tags():
     hits = [hit_for(p) for p in PAYLOADS]
     for answered in (True, False):

@@ -191,6 +191,10 @@ def answer_html(answer: Answer, hits: list[Hit], *, understood: str | None = Non
                          "only for reference:</p>")
     elif more and not hits:
         parts.append('<p class="qa-none">That is all the articles have on this.</p>')
+    elif more and not any(decide([hit]) for hit in hits):  # only sentences that do not answer
+        parts.append('<p class="qa-none">Nothing more answers this.</p>')
+        parts.append('<p class="qa-nearest">Nearest sentences — <b>not an answer</b>, shown only '
+                     "for reference:</p>")
     elif more:
         parts.append('<p class="qa-lead">More from the articles:</p>')
     for hit in hits:
