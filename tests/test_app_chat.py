@@ -6,7 +6,8 @@ import pytest
 
 from fakes import FakeEncoder
 from qa import Document, Index
-from qa.app.chat import Conversation, next_conversation, reply, subject_of, understand
+from qa.app.chat import (Conversation, answer_name, next_conversation, reply, subject_of,
+                         understand)
 
 
 @pytest.fixture
@@ -61,6 +62,33 @@ def test_what_about_switches_subject_and_about_narrows():
     turns, conv = talk(["What did Galuzin say?", "what about Peskov?", "and about NATO?"])
     assert [t.query for t in turns[1:]] == ["What did Peskov say?", "What did Peskov say about NATO?"]
     assert conv.subject == "Peskov"
+
+
+def test_a_time_phrase_alone_asks_the_same_question_of_that_period():
+    turns, conv = talk(["What did Aalto say about the bonus?", "What about in March?"])
+    assert turns[1].query == "What did Aalto say about the bonus in March?"
+    assert conv.subject == "Aalto"  # not "in March"
+    turns, _ = talk(["What did Kessler say in February?", "and last week?"])
+    assert turns[1].query == "What did Kessler say last week?"  # the period replaced
+
+
+def test_he_after_a_who_question_is_the_name_that_answered_it():
+    from qa import Answer, Hit
+
+    text = "Kremlin Spokesman Dmitry Peskov branded such information as empty."
+    at = text.index("Dmitry Peskov")
+    hit = Hit(text=text, score=0.8, doc_id="d", title="t", sentence=0, start=100,
+              end=100 + len(text), context=text, context_start=100, answer_start=100 + at,
+              answer_end=100 + at + len("Dmitry Peskov"))
+    question = "Who is the Kremlin spokesman?"
+    named = answer_name(question, Answer(question, [hit], True), [hit])
+    conv = next_conversation(Conversation(), understand(question, Conversation()), 1, named)
+    assert conv.named == "Dmitry Peskov" and conv.subject == "the Kremlin spokesman"
+    turn = understand("what did he say?", conv)
+    assert turn.query == "What did Dmitry Peskov say?"
+    conv = next_conversation(conv, turn, 2)
+    assert understand("what about the foreign minister?", conv).query == \
+        "What did the foreign minister say?"
 
 
 def test_a_new_question_is_asked_as_it_is():

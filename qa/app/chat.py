@@ -17,6 +17,7 @@ from . import render
 from ..display import not_text
 from ..errors import QAError
 from .export import Shown
+from .. import periods
 from ..index import Index
 from ..statements import asked as asked_statements
 
@@ -58,6 +59,7 @@ class Conversation:
     subject: str | None = None  # who or what the questions are about, for pronouns
     query: str | None = None    # the last question, as understood
     shown: int = 0              # results of ``query`` shown so far ("what else?" goes on from here)
+    named: str | None = None    # the name that answered a "who" question: "he" is that person
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def understand(message: str, conversation: Conversation) -> Turn:
             return Turn(text, f"{prior.rstrip(' ?')} about {aspect.group('x').strip()}?",
                         rewritten=True)
         switch = _switch(text)
+        if switch and _time_only(switch.group("x")):  # "what about in March?": when, not who
+            return Turn(text, _with_period(prior, switch.group("x").strip()), rewritten=True)
         if switch:
             new = switch.group("x").strip()
             if re.search(re.escape(subject), prior, re.I):
@@ -117,11 +121,26 @@ def understand(message: str, conversation: Conversation) -> Turn:
         pronoun = _PRONOUN.search(text)
         if pronoun and not _has_own_subject(text):
             word = pronoun.group(1).lower()
-            name = f"{subject}’s" if word in _POSSESSIVE else subject
+            who = conversation.named or subject  # "Who is the Kremlin spokesman?" -> Peskov
+            name = f"{who}’s" if word in _POSSESSIVE else who
             query = text[:pronoun.start()] + name + text[pronoun.end():]
             query = re.sub(r"^\s*(and|so|also)\s+", "", query, flags=re.I)
             return Turn(text, query[:1].upper() + query[1:], rewritten=True)
     return Turn(text, text)
+
+
+def _time_only(x: str) -> bool:
+    """Whether ``x`` is a time phrase and nothing else ("in March", "last week")."""
+    m = periods.find_phrase(x)
+    return bool(m) and m.group(0).strip().lower() == x.strip(" ?").lower()
+
+
+def _with_period(question: str, phrase: str) -> str:
+    """``question`` asked for the period ``phrase`` instead of its own time phrase, if any."""
+    m = periods.find_phrase(question)
+    if m:
+        question = question[:m.start()] + question[m.end():]
+    return f"{' '.join(question.split()).rstrip(' ?')} {phrase}?"
 
 
 def _has_own_subject(text: str) -> bool:
@@ -138,15 +157,32 @@ def _switch(text: str) -> re.Match | None:
     return _SWITCH.match(text)
 
 
-def next_conversation(conversation: Conversation, turn: Turn, shown: int) -> Conversation:
+def answer_name(query: str, answer, hits) -> str | None:
+    """The name marked as the answer of a "who" question (qa/phrases.py), else None."""
+    if not answer.answered or answer.statements or not hits or hits[0].answer_start is None \
+            or not re.match(r"^\s*(?:and\s+)?who(?:m|se)?\b", query, re.I):
+        return None
+    hit = hits[0]
+    name = hit.text[hit.answer_start - hit.start:hit.answer_end - hit.start].strip()
+    return name if name[:1].isupper() else None
+
+
+def next_conversation(conversation: Conversation, turn: Turn, shown: int,
+                      named: str | None = None) -> Conversation:
+    """The conversation after ``turn``; ``named``: the name that answered it (``answer_name``)."""
     if turn.more:
         return replace(conversation, shown=turn.offset + shown)
     if turn.rewritten:
         switch = _switch(turn.message)
-        subject = switch.group("x").strip() if switch else conversation.subject
-        return Conversation(subject=subject, query=turn.query, shown=shown)
+        if switch and not _time_only(switch.group("x")):
+            subject = switch.group("x").strip()
+        elif conversation.named and conversation.named in turn.query:  # "he" was the answer
+            subject = conversation.named
+        else:
+            subject = conversation.subject
+        return Conversation(subject=subject, query=turn.query, shown=shown, named=named)
     return Conversation(subject=subject_of(turn.query) or conversation.subject,
-                        query=turn.query, shown=shown)
+                        query=turn.query, shown=shown, named=named)
 
 
 def _after_statements(index: Index, turn: Turn, said, k: int, limits: dict):
@@ -210,4 +246,5 @@ def reply_shown(index: Index, message: str, conversation: Conversation | None = 
     log.info("asked %r (as %r): %d hits, answered=%s", message, turn.query, len(hits),
              answer.answered)
     shown = Shown(turn.message, turn.query, answer.answered, hits)
-    return html, next_conversation(conversation, turn, len(hits)), shown
+    return html, next_conversation(conversation, turn, len(hits),
+                                   answer_name(turn.query, answer, hits)), shown
