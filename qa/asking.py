@@ -38,6 +38,8 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
     docs = index.stored()
     limits = periods.limits_of(question, (d.document for d in docs.values()), since, until,
                                sources)  # (the articles are read only for a time phrase)
+    if limits.sources:
+        _check_sources(docs, limits.sources)
     scope = list(doc_ids) if doc_ids is not None else None
     if limits.active:
         inside = periods.allowed(limits, (d.document for d in docs.values()))
@@ -66,6 +68,22 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
     answer.taken_as = taken
     answer.undated = [i for i in undated if any(h.doc_id == i for h in answer.hits)]
     return answer
+
+
+def _check_sources(docs, asked) -> None:
+    """A source no article comes from is a mistake to name (a typo, another desk's name), with
+    the sources there are: the CLI, the chat's settings and /api/ask say so alike."""
+    from collections import Counter
+
+    from .errors import InputError
+
+    there = Counter((d.document.source or "").strip() for d in docs.values())
+    known = {s.casefold() for s in there if s}
+    missing = [s for s in asked if s.casefold() not in known]
+    if missing:
+        listed = ", ".join(f"{s} ({n})" for s, n in there.most_common(10) if s) or "none"
+        raise InputError(f"no article comes from {', '.join(missing)}; the sources in this "
+                         f"index (articles): {listed}")
 
 
 def _statements(index, question: str, said, wanted: _statements_mod.Asked, k: int | None

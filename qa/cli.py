@@ -220,28 +220,12 @@ def _index_to_change(args):
         return Index(path)  # a new index (or another ingest is creating it: commits merge)
 
 
-def _check_sources(index, asked: list[str]) -> None:
-    """A --source that no article of ``index`` comes from is a mistake to name, with the
-    sources there are (as ``periods`` compares them: ignoring case)."""
-    from collections import Counter
-
-    there = Counter((d.document.source or "").strip() for d in index.stored().values())
-    known = {s.casefold() for s in there if s}
-    missing = [s for s in asked if s.strip() and s.strip().casefold() not in known]
-    if missing:
-        listed = ", ".join(f"{s} ({n})" for s, n in there.most_common(10) if s) or "none"
-        raise QAError(f"no article comes from {', '.join(missing)}; the sources in this index "
-                      f"(articles): {listed}")
-
-
 def _ask(args) -> int:
     why = not_text(args.question)
     if why:
         print(f"qa: error: the question {why}", file=sys.stderr)
         return 2
     index = _open(args.index)
-    if args.sources:
-        _check_sources(index, args.sources)
     answer = index.ask(args.question, k=args.k, since=args.since, until=args.until,
                        sources=args.sources)
     if args.json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here

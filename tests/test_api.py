@@ -104,7 +104,8 @@ def test_ask_takes_dates_sources_and_gives_every_statement(serve, home):  # noqa
     assert body["undated"] == ["000_ad6409121addf6a1.txt"]  # "February 2": no year, kept
     assert len(httpx.get(f"{base}/api/ask", params={"q": "What did Galuzin say?", "k": 2}
                          ).json()["hits"]) == 2
-    assert httpx.get(f"{base}/api/ask", params={"q": "What did Galuzin say?",
-                                                "source": "Reuters"}).json()["hits"] == []
+    r = httpx.get(f"{base}/api/ask", params={"q": "What did Galuzin say?", "source": "Reuters"})
+    assert r.status_code == 400 and "no article comes from Reuters" in r.json()["error"]
+    assert "TASS (1)" in r.json()["error"]  # the sources there are
     r = httpx.get(f"{base}/api/ask", params={"q": "Who?", "since": "soon-ish maybe"})
     assert r.status_code == 400 and "since must be a date" in r.json()["error"]
