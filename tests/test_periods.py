@@ -84,6 +84,20 @@ def ids(answer):
     return sorted({h.doc_id for h in answer.hits})
 
 
+def test_the_answer_downloads_say_which_articles_were_searched(index):
+    import json
+
+    from qa.app.chat import Conversation, reply_shown
+    from qa.app.export import as_json, markdown
+
+    _, _, shown = reply_shown(index, "What did Galuzin say in February 2022?", Conversation())
+    assert "Taken as: “in February 2022”: published 1–28 February 2022" in \
+        markdown(shown).replace("\\", "")
+    data = json.loads(as_json(shown))
+    assert data["taken_as"] == "“in February 2022”: published 1–28 February 2022"  # as /api/ask
+    assert data["asked_as"] == data["question"] == "What did Galuzin say in February 2022?"
+
+
 def test_since_until_and_sources(index):
     assert ids(index.ask("sanctions", since="2022-02-01")) == ["feb", "undated"]
     assert ids(index.ask("sanctions", until=date(2022, 1, 31))) == ["jan", "undated"]

@@ -245,6 +245,6 @@ def reply_shown(index: Index, message: str, conversation: Conversation | None = 
                               more=turn.more, counts=counts)
     log.info("asked %r (as %r): %d hits, answered=%s", message, turn.query, len(hits),
              answer.answered)
-    shown = Shown(turn.message, turn.query, answer.answered, hits)
+    shown = Shown(turn.message, turn.query, answer.answered, hits, answer.taken_as)
     return html, next_conversation(conversation, turn, len(hits),
                                    answer_name(turn.query, answer, hits)), shown

@@ -13,12 +13,15 @@ from ..types import Hit
 
 @dataclass(frozen=True)
 class Shown:
-    """An answer as the chat showed it: the question, how it was taken, the hits on screen."""
+    """An answer as the chat showed it: the question, how it was asked (a follow-up rewritten),
+    the articles searched (``limits``: dates and sources, as ``Answer.taken_as`` says them), the
+    hits on screen."""
 
     question: str
-    taken_as: str
+    asked_as: str
     answered: bool
     hits: list[Hit] = field(default_factory=list)
+    limits: str | None = None
 
 
 def citation(hit: Hit, quote: str | None = None) -> str:
@@ -32,8 +35,10 @@ def citation(hit: Hit, quote: str | None = None) -> str:
 
 def markdown(shown: Shown) -> str:
     lines = [f"# {_md(shown.question)}", ""]
-    if shown.taken_as != shown.question:
-        lines += [f"Taken as: “{_md(shown.taken_as)}”", ""]
+    if shown.asked_as != shown.question:
+        lines += [f"Taken as: “{_md(shown.asked_as)}”", ""]
+    if shown.limits:
+        lines += [f"Taken as: {_md(shown.limits)}", ""]
     if not shown.answered:
         lines += ["**The articles don’t cover this.** Nearest sentences, not an answer:", ""]
     for n, hit in enumerate(shown.hits, 1):
@@ -46,8 +51,9 @@ def markdown(shown: Shown) -> str:
 
 
 def as_json(shown: Shown) -> str:
-    return json.dumps({"question": shown.question, "taken_as": shown.taken_as,
-                       "answered": shown.answered, "hits": [h.to_dict() for h in shown.hits],
+    # taken_as: the dates and sources searched, as `qa ask --json` and /api/ask say them
+    return json.dumps({"question": shown.question, "asked_as": shown.asked_as,
+                       "taken_as": shown.limits, "answered": shown.answered, "hits": [h.to_dict() for h in shown.hits],
                        "citations": [citation(h) for h in shown.hits]},
                       ensure_ascii=False, indent=1)
 
