@@ -29,14 +29,25 @@ _MONTHS = ("january|february|march|april|may|june|july|august|september|october|
            "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _YEAR = r"(?:19|20)\d\d"
-_WHEN = (rf"(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?"
-         rf"(?:,?\s+{_YEAR})?|{_YEAR}|(?:last|this|past|previous)\s+(?:week|month|year)|"
+_COUNT = "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_WHEN = (rf"(?:(?:(?:early|mid|late)[\s-]+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTHS})\.?"
+         rf"(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+{_YEAR})?|{_YEAR}|"
+         rf"the\s+(?:last|past)\s+(?:(?:\d+|{_COUNT})\s+(?:days|weeks|months|years)|"
+         rf"week|month|year)|"
+         rf"(?:last|past)\s+(?:\d+|{_COUNT})\s+(?:days|weeks|months|years)|"
+         rf"(?:last|this|past|previous)\s+(?:week|month|year)|"
          rf"(?:last\s+|this\s+)?(?:{_DAYS})|yesterday|today|\d+\s+(?:days?|weeks?|months?)\s+ago)")
 # The lead word says which way the limit runs; "in"/"on"/"during" (or none, for "last week")
 # mean within the period.
 _PHRASE = re.compile(rf"(?:\b(?P<lead>in|on|during|since|from|after|before|until|till|by)\s+)?"
                      rf"\b(?P<when>{_WHEN})\b", re.IGNORECASE)
-_BARE_OK = re.compile(rf"^(?:(?:last|this|past|previous)\s|yesterday|today|\d+\s)", re.I)
+_BARE_OK = re.compile(rf"^(?:(?:last|this|past|previous|the)\s|yesterday|today|\d+\s)", re.I)
+# "between February 1 and February 20, 2022": from the first day of one to the last of the other
+_BETWEEN = re.compile(rf"\bbetween\s+(?:(?P<day>\d{{1,2}})(?:st|nd|rd|th)?|(?P<a>{_WHEN}))\s+and\s+"
+                      rf"(?P<b>{_WHEN})\b", re.IGNORECASE)  # also "between 1 and 20 February"
+_ROLLING = re.compile(rf"^(?:the\s+)?(?:last|past)\s+(?:(?P<n>\d+|{_COUNT})\s+)?"
+                      rf"(?P<unit>day|week|month|year)s?$", re.IGNORECASE)
+_PART = re.compile(r"^(?P<part>early|mid|late)[\s-]+(?P<rest>.+)$", re.IGNORECASE)
 _YEAR_IN = re.compile(rf"(?<!\d)({_YEAR})(?!\d)")
 # A year in an article's URL or path only as a dated folder ("/2022/", ".../2022/02/14/") or a
 # name opening with an ISO date ("2022-02-14-strike.txt"): never "report_2015_v2.txt" or a
@@ -146,8 +157,13 @@ def find_phrase(question: str) -> re.Match | None:
     "On Monday" is none: in a question about the news it tells when something happened ("Which
     union threatened on Monday to strike?"), and which Monday is anyone's guess in an archive;
     taken as the newest article's Monday it dropped the article that answers."""
+    between = _BETWEEN.search(question)
+    if between:
+        return between
     for m in _PHRASE.finditer(question):
         when = m.group("when")
+        if re.match(r"\s+of\b", question[m.end():], re.I):
+            continue  # "the last week of the campaign", "March of 2005" is no period asked
         if re.fullmatch(rf"(?:{_DAYS})", when, re.I) and (m.group("lead") or "").lower() in (
                 "", "on", "in", "during"):
             continue
@@ -165,6 +181,20 @@ def from_question(question: str, base: date) -> Limits | None:
     m = find_phrase(question)
     if m is None:
         return None
+    if m.re is _BETWEEN:
+        b = _period(m.group("b"), base)
+        if b is None:
+            return None
+        if m.group("day"):  # "between 1 and 20 February": the day in the other's month
+            try:
+                a = (b[0].replace(day=int(m.group("day"))),)
+            except ValueError:
+                return None
+        else:
+            a = _period(m.group("a"), base)
+        if a is None or a[0] > b[1]:
+            return None
+        return Limits(a[0], b[1], phrase=m.group(0))
     lead = (m.group("lead") or "").lower()
     when = m.group("when")
     period = _period(when, base)
@@ -182,7 +212,29 @@ def from_question(question: str, base: date) -> Limits | None:
 
 def _period(when: str, base: date) -> tuple[date, date] | None:
     """(first day, last day) of the period ``when`` names."""
-    text = when.lower().strip()
+    text = " ".join(when.lower().split())
+    rolling = _ROLLING.match(text)
+    if rolling and (text.startswith("the") or rolling.group("n")):  # "the past week": 7 days
+        words = _COUNT.split("|")
+        n = rolling.group("n") or "1"
+        n = int(n) if n.isdigit() else words.index(n) + 2
+        unit = rolling.group("unit")
+        if unit in ("day", "week"):
+            start = base - timedelta(days=n * (7 if unit == "week" else 1) - 1)
+        else:
+            months = n * (12 if unit == "year" else 1)
+            y, mth = divmod(base.year * 12 + base.month - 1 - months, 12)
+            start = date(y, mth + 1, min(base.day, calendar.monthrange(y, mth + 1)[1])) + \
+                timedelta(days=1)
+        return start, base
+    part = _PART.match(text)
+    if part:  # early / mid / late in a month: its days 1-10, 11-20, 21-end
+        month = _period(part.group("rest"), base)
+        if month is None:
+            return None
+        first, last = month
+        lo, hi = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}[part.group("part")]
+        return first.replace(day=lo), last.replace(day=min(hi, last.day))
     weekday = re.fullmatch(rf"(?:(last|this)\s+)?({_DAYS})", text)
     if weekday:  # the latest such day on or before the base ("last Monday": the one before that)
         target = list(calendar.day_name).index(weekday.group(2).capitalize())

@@ -26,6 +26,17 @@ BASE = date(2022, 2, 2)  # a Wednesday
                                          "February 2022"),
     ("What happened in 2021?", "“in 2021”: published 1 January – 31 December 2021"),
     ("What happened yesterday?", "“yesterday”: published 1 February 2022"),
+    # rolling periods, ranges and parts of a month (a second user sweep found them ignored)
+    ("What did Kessler say in the past week?", "“in the past week”: published 27 January – 2 "
+                                               "February 2022"),
+    ("What was said in the last two weeks?", "“in the last two weeks”: published 20 January – 2 "
+                                             "February 2022"),
+    ("What happened between January 1 and January 20, 2022?",
+     "“between January 1 and January 20, 2022”: published 1–20 January 2022"),
+    ("What happened between 3 and 20 January?",
+     "“between 3 and 20 January”: published 3–20 January 2022"),
+    ("What happened in early January?", "“in early January”: published 1–10 January 2022"),
+    ("What happened in late January?", "“in late January”: published 21–31 January 2022"),
 ])
 def test_time_phrases_relative_to_the_newest_article(question, taken):
     assert periods.from_question(question, BASE).describe() == taken
@@ -35,6 +46,8 @@ def test_time_phrases_relative_to_the_newest_article(question, taken):
                                       "How many seats did Labour win?",
                                       # the day of the event, not of publication
                                       "Which union threatened on Monday to strike?",
+                                      "What happened on the last day of the summit?",
+                                      "What did he say in the last week of the campaign?",
                                       "What did he say on Wednesday?"])
 def test_questions_without_a_time_phrase(question):
     assert periods.from_question(question, BASE) is None
