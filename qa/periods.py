@@ -100,9 +100,10 @@ def span(a: date, b: date) -> str:
     return f"{day(a)} – {day(b)}"
 
 
-def to_date(value, name: str) -> date | None:
+def to_date(value, name: str, base=None) -> date | None:
     """``since``/``until`` as given: a date, a datetime, an ISO string or anything dateparser
-    reads ("1 February 2022"); None stays None."""
+    reads ("1 February 2022", "yesterday": relative to ``base()``, the archive's "now", when
+    given); None stays None."""
     if value is None or isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, datetime):
@@ -111,7 +112,7 @@ def to_date(value, name: str) -> date | None:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            parsed = _parse(value.strip(), None)
+            parsed = _parse(value.strip(), base() if base is not None else None)
             if parsed is not None:
                 return parsed[0].date()
     raise InputError(f"{name} must be a date such as 2022-02-01, not {value!r}")
@@ -282,12 +283,19 @@ def limits_of(question: str, docs: Iterable[Document], since=None, until=None,
     if isinstance(sources, str):
         sources = [sources]
     srcs = tuple(s.strip() for s in sources if s and s.strip()) if sources else None
-    first, last = to_date(since, "since"), to_date(until, "until")
+    seen: list = []
+
+    def now() -> date:  # the archive's "now": the newest article's date (reads every date)
+        if not seen:
+            seen.append(newest(docs) or date.today())
+        return seen[0]
+
+    first, last = to_date(since, "since", now), to_date(until, "until", now)
     if first is not None and last is not None and first > last:
         raise InputError(f"since ({first}) is after until ({last}): nothing can be published "
                          "in between")
-    if first is None and last is None and find_phrase(question):  # (newest reads every date)
-        asked = from_question(question, newest(docs) or date.today())
+    if first is None and last is None and find_phrase(question):
+        asked = from_question(question, now())
         if asked is not None:
             return Limits(asked.since, asked.until, srcs, asked.phrase)
     return Limits(first, last, srcs)

@@ -122,6 +122,13 @@ def test_since_until_and_sources(index):
         index.ask("sanctions", sources=["BBC"])  # a source nobody wrote for: said, with those there
 
 
+def test_relative_since_and_until_are_read_against_the_archives_now(index):
+    """"yesterday" in the settings means what it means in a question: the day before the
+    newest article (2 February 2022 here), not before the machine's date."""
+    assert index.ask("sanctions", since="yesterday").taken_as == \
+        "published on or after 1 February 2022"
+
+
 def test_a_time_phrase_in_the_question_limits_and_says_how(index):
     answer = index.ask("What did Galuzin say last week?")  # newest article: 2 February 2022
     assert answer.taken_as == "“last week”: published 24–30 January 2022"
