@@ -483,6 +483,37 @@ def _pronoun_subject(tokens: list[str]) -> bool:
         tokens[head.index(",") + 1].lower() in _PRONOUNS
 
 
+_BE = {"is", "was", "were", "are", "'s", "’s"}
+_HAVE = {"has", "had", "have"}
+_ADVERBS = {"also", "however", "himself", "herself", "currently", "consistently", "now", "still",
+            "long", "already", "never", "not", "often", "since", "previously", "recently", "widely"}
+
+
+def _described(tokens: list[str]) -> bool:
+    """Whether a "He ..." sentence describes the person rather than reports them: its verb is
+    a form of "be" ("He was speaking after ...", "He has consistently been linked with ...")."""
+    words = [t.lower() for t in tokens]
+    at = next((i for i, w in enumerate(words[:6]) if w in _PRONOUNS), None)
+    if at is None:
+        return False
+    rest = [w for w in words[at + 1:at + 8] if w not in _ADVERBS]
+    if rest[:1] and rest[0] in _HAVE and rest[1:2] == ["been"]:
+        rest = rest[1:]  # "has been linked": as "was linked"
+    elif not (rest[:1] and rest[0] in _BE):
+        return False
+    # "He is confident that ...", "She is also claiming ...": a view, reported
+    return not (len(rest) > 1 and (rest[1] in _VIEWS_HELD or _VERB.fullmatch(rest[1])))
+
+
+# what "he is ..." says of a view held or spoken: reported, not described
+_VIEWS_HELD = {"confident", "convinced", "optimistic", "pessimistic", "sceptical", "skeptical",
+               "clear", "adamant", "keen", "sure", "certain", "hopeful", "doubtful", "determined",
+               "predicting", "proposing", "claiming", "asking", "calling", "urging", "warning",
+               "arguing", "insisting", "suggesting", "demanding", "understood", "quoted",
+               "reported", "thought", "believed", "expected", "said", "concerned", "worried",
+               "unhappy", "happy", "pleased", "disappointed", "angry", "critical", "aware"}
+
+
 def attribute(sentences: list[str]) -> list[str | None]:
     """The speaker of each sentence of one article (``None`` where nobody is quoted or reported)."""
     tr = _Tracker()
@@ -550,7 +581,7 @@ def attribute(sentences: list[str]) -> list[str | None]:
                     speakers[j] = speakers[j] or who
         elif starts_open or (opens_quote and prev_quoted):
             speakers[i] = speakers[i - 1] if i else None
-        elif _pronoun_subject(tokens) and prev_quoted:
+        elif _pronoun_subject(tokens) and prev_quoted and not _described(tokens):
             speakers[i] = tr.last
         if not starts_open and in_quote:
             quote_from = i
