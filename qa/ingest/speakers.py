@@ -32,7 +32,7 @@ from ..tuning import MAX_QUOTE_SENTENCES
 
 # Bump when attribution changes: an index stores each article's speakers with this number, and an
 # article stored under another is attributed again when the index is opened (StoredDoc.current).
-VERSION = 3  # 3: "the port authority said" is no longer the last person quoted
+VERSION = 4  # 3: "the port authority said" is no body but its own; 4: "He was speaking ..." describes
 
 VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warned|"
          "warns|explained|explains|continued|claimed|argued|argues|stressed|stresses|"
