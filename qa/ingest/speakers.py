@@ -32,7 +32,9 @@ from ..tuning import MAX_QUOTE_SENTENCES
 
 # Bump when attribution changes: an index stores each article's speakers with this number, and an
 # article stored under another is attributed again when the index is opened (StoredDoc.current).
-VERSION = 4  # 3: "the port authority said" is no body but its own; 4: "He was speaking ..." describes
+# 3: "the port authority said" is the body's, not the last person's; 4: "He was speaking ..."
+# describes, it does not report
+VERSION = 4
 
 VERBS = ("said|says|say|told|tells|added|adds|noted|asserted|asserts|stated|warned|"
          "warns|explained|explains|continued|claimed|argued|argues|stressed|stresses|"
