@@ -73,3 +73,28 @@ def test_a_short_unrelated_article_beside_the_shipped_one_changes_no_answer(seed
                      "Who is the Russian ambassador to Japan?", "What is the capital of Peru?"):
         assert both.ask(question).answered == seed_index.ask(question).answered, question
     assert both.ask("Who is the Kremlin spokesman?").answered
+
+
+def test_a_time_phrase_that_chose_the_articles_does_not_count_against_them(seed_index):
+    """"What did the union threaten in January 2022?" over dated articles: the phrase picks
+    January's, and the question is then ranked without it - January's article never names
+    "January 2022", and the abstention rule counted those names against it (a user sweep)."""
+    from qa.index import Index
+    from qa.types import Document
+
+    docs = [Document(id="jan", title="Portmere union threatens strike over night pay",
+                     published="2022-01-10", source="Reuters", text=(
+                         "The dockworkers' union at Portmere harbour threatened on Monday to strike "
+                         "unless night-shift pay is raised by 10%. Union leader Maria Kessler said "
+                         "members would vote on industrial action within a month.")),
+            Document(id="mar", title="Portmere strike ends", published="2022-03-07",
+                     source="Reuters", text=(
+                         "The three-week strike at Portmere harbour ended on Monday after the union "
+                         "accepted a 7% night-shift bonus."))]
+    index = Index.build(docs, encoder=seed_index.encoder)
+    plain = index.ask("What did the union threaten?")
+    limited = index.ask("What did the union threaten in January 2022?")
+    assert plain.answered and limited.answered
+    assert limited.taken_as.endswith("published 1–31 January 2022")
+    assert {h.doc_id for h in limited.hits} == {"jan"}
+    assert limited.question == "What did the union threaten in January 2022?"
