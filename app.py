@@ -48,6 +48,7 @@ log = logging.getLogger("qa.app")
 # with 2 (BENCHMARKS.md "Load"): a question's Python steps overlap another's model runs.
 CONCURRENT = 16
 HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
+FOLLOW_EVERY = 1.0  # seconds between looks for another writer's commit (one stat; a question looks too)
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
 CSS = """
@@ -320,6 +321,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     os.environ.setdefault("QA_QUESTION_THREADS", "1")
     index = default_index()
     index.search("warm up", k=1)  # loads the model now, not on the first question
+    index.keep_following(FOLLOW_EVERY)  # another writer's commit is read without a question
     if config.batch_questions():
         from qa.app import batching
 

@@ -43,6 +43,23 @@ class Following:
             log.info("index at %s: now at %s (%d articles)", self.path, newest, len(fresh.docs))
             return True
 
+    def keep_following(self, every: float = 1.0) -> threading.Event:
+        """Look for another writer's commit every ``every`` seconds as well, not only when a
+        question comes (the chat: the first question after a quiet night must not answer from
+        the state before the night's ingest, nor /api/articles list it). Returns the event that
+        stops it; the thread is a daemon."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                try:
+                    self._follow()
+                except Exception:  # a bug: say so, and keep the questions' own following
+                    log.exception("index at %s: looking for a newer commit failed", self.path)
+
+        threading.Thread(target=loop, name="qa-follow-every", daemon=True).start()
+        return stop
+
     def _manifest_key(self) -> tuple | None:
         """What changes when the manifest is replaced: (inode, modification time, size)."""
         try:

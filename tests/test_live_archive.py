@@ -144,6 +144,26 @@ def test_the_same_article_changed_by_two_writers(tmp_path, caplog):
     assert first.documents and {d.id for d in first.documents} == set(held)
 
 
+def test_a_reader_that_keeps_following_sees_a_commit_without_a_question(tmp_path):
+    """The chat follows its folder every second (app.py FOLLOW_EVERY): another writer's commit
+    is read while nobody asks, so the first question after it answers from it (a user sweep
+    found the first question after an ingest answered from the state before)."""
+    path = tmp_path / "index"
+    Index.build(articles("doc", 2), path, encoder=FakeEncoder())
+    reader = Index.open(path, encoder=FakeEncoder())
+    stop = reader.keep_following(0.05)
+    try:
+        writer = Index.open(path, encoder=FakeEncoder())
+        writer.add(articles("late", 1))
+        writer.save()
+        deadline = time.monotonic() + 30
+        while "late-000" not in {d.id for d in reader.documents}:  # no question asked
+            assert time.monotonic() < deadline, "the commit was not followed"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+
+
 def test_an_uncommitted_change_survives_a_refresh(tmp_path):
     path = tmp_path / "index"
     Index.build(articles("doc", 3), path, encoder=FakeEncoder())
@@ -402,3 +422,16 @@ def test_an_ingest_on_a_gpu_answers_with_the_cpu_encoder(tmp_path, monkeypatch):
     assert index.backend == "torch"
     reopened = Index.open(tmp_path / "index")
     assert reopened.search(articles("doc", 5)[3].text.split(".")[0], k=1)[0].doc_id == "doc-003"
+
+
+def test_a_generation_folder_is_readable_as_the_umask_allows(tmp_path):
+    """A chat under a service account reads what a reporter's ingest committed: the generation
+    folder is made as any folder is (it was the owner's only, 0700, whatever the umask)."""
+    import stat
+
+    from qa.storage import writing
+
+    path = tmp_path / "index"
+    Index.build(articles("doc", 1), path, encoder=FakeEncoder())
+    gen = path / store.current_generation(path)
+    assert stat.S_IMODE(gen.stat().st_mode) == 0o777 & ~writing._UMASK

@@ -44,6 +44,17 @@ def locked(path: Path):
         yield
 
 
+def _read_umask() -> int:
+    """The process's umask (read by setting it: there is no other way; set back at once). Read
+    once, at import, before any thread of this process creates files."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write(path: Path, snap: Snapshot) -> str:
     """Write ``snap`` as the next generation and point the manifest at it (the caller holds
     ``locked(path)``); the generation's name. On an error nothing visible has changed."""
@@ -53,6 +64,8 @@ def write(path: Path, snap: Snapshot) -> str:
 def _save(path: Path, snap: Snapshot) -> str:
     gen = _next_generation(path)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path))
+    os.chmod(tmp, 0o777 & ~_UMASK)  # as any folder made here (mkdtemp's is the owner's only):
+    # a chat under a service account reads what a reporter's `qa ingest` committed
     tmp_manifest = path / (MANIFEST + ".tmp")
     published = False
     try:
