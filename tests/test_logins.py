@@ -30,6 +30,11 @@ def test_logins_from_the_command_line_and_a_file(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("ann:plain-password\n", "logins:1: not a user:hash line"),
     ("", "no user:hash line"),
+    # a hash cut or edited by hand would refuse every login without a word (a user sweep)
+    ("ann:scrypt$14$8$1$xx$yy\n", "logins:1: not a user:hash line"),
+    (f"ann:{hash_password('pw')[:-6]}\n", "logins:1: not a user:hash line"),
+    (f"ann:{hash_password('one')}\nann:{hash_password('two')}\n",
+     "logins:2: user 'ann' has a second line"),
 ])
 def test_a_bad_logins_file_is_named(tmp_path, text, message):
     f = tmp_path / "logins"

@@ -50,6 +50,20 @@ def verify(password: str, hashed: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
+def _well_formed(hashed: str) -> bool:
+    """Whether ``hashed`` reads as ``hash_password`` writes it: scrypt, its numbers, a salt and
+    a 32-byte key in base64 (a line cut or edited by hand would refuse every login, unsaid)."""
+    parts = hashed.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(x.isdigit() for x in parts[1:4]):
+        return False
+    try:
+        salt = base64.b64decode(parts[4], validate=True)
+        key = base64.b64decode(parts[5], validate=True)
+    except (ValueError, TypeError):
+        return False
+    return len(salt) >= 8 and len(key) == 32 and 1 <= int(parts[1]) <= 30
+
+
 def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=2 ** log2_n,
                           r=r, p=p, maxmem=2 ** (log2_n + 8) * r, dklen=32)
@@ -97,16 +111,20 @@ class Logins:
             raise InputError(f"cannot read the logins file ({e.__class__.__name__}); "
                              "QA_AUTH_FILE must name a text file of user:hash lines",
                              path=str(path)) from None
+        seen: set[str] = set()
         for n, line in enumerate(lines, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             user, sep, hashed = line.partition(":")
-            if not sep or not user.strip() or not hashed.startswith("scrypt$") \
-                    or hashed.count("$") != 5:
+            if not sep or not user.strip() or not _well_formed(hashed):
                 raise InputError("not a user:hash line (the hash comes from `qa hash-password "
                                  "USER`; a password itself is never written here)",
                                  path=str(path), line=n)
+            if user.strip() in seen:  # which of the two lines counts would be anyone's guess
+                raise InputError(f"user {user.strip()!r} has a second line here; keep one "
+                                 "(`qa hash-password` makes a new one)", path=str(path), line=n)
+            seen.add(user.strip())
             self.users[user.strip()] = hashed
         if not self.users:
             raise InputError("no user:hash line in the logins file; make one with "
