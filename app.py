@@ -48,6 +48,7 @@ log = logging.getLogger("qa.app")
 # with 2 (BENCHMARKS.md "Load"): a question's Python steps overlap another's model runs.
 CONCURRENT = 16
 HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
+LIST_EVERY = 15.0  # seconds between an open page's checks that the articles listed changed
 FOLLOW_EVERY = 1.0  # seconds between looks for another writer's commit (one stat; a question looks too)
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
@@ -158,8 +159,9 @@ _WRITTEN: collections.deque = collections.deque()
 _EXPORTS_LOCK = threading.Lock()
 
 
-def sources():
-    """Stats line, sources table, and the article choices for the filters, from the index."""
+def sources(keep_picks: bool = False):
+    """Stats line, sources table, and the article choices for the filters, from the index
+    (``keep_picks``: the articles picked for removal stay picked)."""
     index = default_index()
     try:  # other processes' commits (qa ingest, --watch) are listed as soon as they are made
         index.refresh()
@@ -170,7 +172,18 @@ def sources():
     counts = {doc.id: size for doc, size in catalogue}
     choices = [((d.title or d.id)[:80], d.id) for d in docs]
     return (render.stats_line(len(docs), sum(counts.values())), render.sources_html(docs, counts),
-            gr.update(choices=choices), gr.update(choices=choices, value=[]))
+            gr.update(choices=choices),
+            gr.update(choices=choices) if keep_picks else gr.update(choices=choices, value=[]))
+
+
+def relisted(listed, outputs: int):
+    """The sources panel again, when the index changed since this page listed it (a timer,
+    every LIST_EVERY seconds: another reporter's upload or a `qa ingest` shows without a
+    reload); else nothing is sent. The last of ``outputs`` is the page's listing key."""
+    now = default_index().listing_key()
+    if now == listed:
+        return (gr.skip(),) * outputs
+    return (*sources(keep_picks=True)[:outputs - 1], now)
 
 
 def add_articles(files, replace: bool = False, progress=gr.Progress()):
@@ -288,13 +301,18 @@ def build(read_only: bool = False) -> gr.Blocks:
         chatbot.clear(lambda: (Conversation(), []), outputs=[conversation, history],
                       api_name="clear_conversation")
         if read_only:
-            blocks.load(lambda: sources()[:3], outputs=[stats, table, only], api_name="sources")
+            listing = [stats, table, only]
+            blocks.load(lambda: sources()[:3], outputs=listing, api_name="sources")
         else:
             listing = [stats, table, only, doomed]
             add.click(add_articles, inputs=[files, replace], outputs=[status, *listing]).then(
                 lambda: None, outputs=files)
             drop.click(remove_articles, inputs=doomed, outputs=[status, *listing])
             blocks.load(sources, outputs=listing)
+        listed = gr.State(None)  # the index's listing key when this page last listed it
+        gr.Timer(LIST_EVERY).tick(lambda key: relisted(key, len(listing) + 1), inputs=listed,
+                                  outputs=[*listing, listed], api_visibility="private",
+                                  show_progress="hidden")
     return blocks
 
 

@@ -156,6 +156,12 @@ class Index(Following):
         the state in between two other calls)."""
         return [(d.document, d.size) for d in self._state.docs.values()]
 
+    def listing_key(self) -> tuple:
+        """What changes when the articles held change: (commit, articles) of the current state
+        (a page lists the articles again when it differs)."""
+        state = self._state
+        return state.base.generation, len(state.docs)
+
     def sentence_count(self, doc_id: str) -> int:
         return self._state.docs[doc_id].size
 

@@ -80,6 +80,27 @@ def test_sources_lists_the_articles(app, home):
     assert ("Kremlin briefing", "kremlin.txt") in only["choices"]
 
 
+def test_an_open_page_lists_the_articles_again_only_when_they_changed(app, home, tmp_path):
+    """The Sources panel's timer (app.relisted): another writer's commit is listed without a
+    reload (a user sweep found open pages kept the count and list they loaded with)."""
+    import gradio as gr
+
+    from qa.default import default_index
+    from qa.index import Index
+    from qa.types import Document
+
+    *listing, key = app.relisted(None, 5)
+    assert listing[0] == "2 articles and 14 sentences indexed." and key is not None
+    assert "value" not in listing[3]  # the articles picked for removal stay picked
+    assert app.relisted(key, 5) == (gr.skip(),) * 5  # nothing changed: nothing sent
+    writer = Index.open(default_index().path, encoder=default_index().encoder)
+    writer.add([Document(id="late", title="Late news", text="The ferry sailed at dawn.")])
+    writer.save()
+    default_index().refresh()
+    *listing, key2 = app.relisted(key, 5)
+    assert listing[0] == "3 articles and 15 sentences indexed." and key2 != key
+
+
 def test_upload_and_remove_through_the_handlers(app, home, tmp_path):
     src = tmp_path / "ports.txt"
     src.write_text("Port strike\nDock workers in Hamburg walked out on Monday.")
