@@ -117,6 +117,31 @@ def test_with_logins_anonymous_calls_to_every_endpoint_fail(serve, app):
         .status_code == 401
 
 
+def test_failed_logins_from_one_address_pause_its_logins(serve, home, monkeypatch, caplog):
+    """A guesser is slowed down (a user sweep found 13 guesses a second, unlogged by address):
+    after FAILED_LOGINS failures within FAILED_WINDOW seconds, that address's logins get 429,
+    by the form and by HTTP Basic, even with the right password, until the window passes."""
+    import time
+
+    from qa.app import guard
+
+    monkeypatch.setattr(guard, "FAILED_LOGINS", 3)
+    monkeypatch.setattr(guard, "FAILED_WINDOW", 2.0)
+    base = serve(auth=["desk:s3cret-words"])
+    for _ in range(2):
+        assert httpx.post(f"{base}/login", data={"username": "desk", "password": "guess"}
+                          ).status_code == 400
+    assert httpx.get(f"{base}/api/articles", auth=("desk", "guess")).status_code == 401
+    assert "failed login from 127.0.0.1 (3 in the last 2 s)" in caplog.text
+    right = {"username": "desk", "password": "s3cret-words"}
+    paused = httpx.post(f"{base}/login", data=right)
+    assert paused.status_code == 429 and "too many failed logins" in paused.text
+    assert httpx.get(f"{base}/api/articles", auth=("desk", "s3cret-words")).status_code == 429
+    time.sleep(2.1)  # the window passes: the right password logs in, and clears the count
+    assert httpx.post(f"{base}/login", data=right).status_code == 200
+    assert httpx.get(f"{base}/api/articles", auth=("desk", "s3cret-words")).status_code == 200
+
+
 def test_files_need_a_login(serve, home):
     base = serve(auth=["desk:s3cret-words"])
     login = httpx.post(f"{base}/login", data={"username": "desk", "password": "s3cret-words"})

@@ -12,15 +12,27 @@
   Gradio's ``auth`` leaves several of its routes open (``/openapi.json``, ``/gradio_api/runs``,
   ``/gradio_api/heartbeat/*``, ``/gradio_api/app_id``...); this closes every route not listed.
 - **Read-only.** Uploads to Gradio's file cache are refused (no component takes a file).
+- **Failed logins slow a guesser down.** After ``FAILED_LOGINS`` failed logins (the login form or
+  HTTP Basic) from one address within ``FAILED_WINDOW`` seconds, that address's further login
+  attempts are refused (429) until ``FAILED_WINDOW`` seconds pass without another; each failure is
+  logged with the address. Behind a reverse proxy every client has the proxy's address: the
+  lockout then holds for all, which is the safe way to be wrong.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
+import time
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from .. import config
+
+log = logging.getLogger("qa.app")
+FAILED_LOGINS = 10  # failed logins from one address, within FAILED_WINDOW seconds, before a pause
+FAILED_WINDOW = 60.0
 
 # Not logged in: the login page and the framework files it is built from, nothing else.
 _ANONYMOUS_GET = re.compile(r"/(?:|favicon\.ico|theme\.css|robots\.txt|manifest\.json|logout"
@@ -59,6 +71,7 @@ class Guard:
         self.read_only = read_only
         self.hosts = hosts  # None: any Host (a non-loopback bind)
         self.origins = origins
+        self.failures = Failures()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -77,13 +90,23 @@ class Guard:
         if self.read_only and path.rstrip("/").endswith("/gradio_api/upload"):
             return await _refuse(scope, send, 403, "read-only: nothing can be uploaded")
         if self.logins and not _logged_in(scope, headers):
-            if path.startswith("/api/") and await self._basic(headers):
-                return await self.app(scope, receive, send)
+            client = (scope.get("client") or ("?", 0))[0]
+            logging_in = method == "POST" and _ANONYMOUS_POST.fullmatch(path) or \
+                path.startswith("/api/") and "authorization" in headers
+            if logging_in and self.failures.paused(client):
+                return await _refuse(scope, send, 429, "too many failed logins from this address; "
+                                     f"try again in {FAILED_WINDOW:.0f} seconds")
+            if path.startswith("/api/") and "authorization" in headers:
+                if await self._basic(headers):
+                    return await self.app(scope, receive, send)
+                self.failures.failed(client)
             anonymous = (_ANONYMOUS_GET if method in ("GET", "HEAD") else _ANONYMOUS_POST)
             if scope["type"] != "http" or not anonymous.fullmatch(path):
                 return await _refuse(scope, send, 401, "log in first")
             if path == "/":  # the login page, without the API description Gradio puts in it
                 return await self.app(scope, receive, _without_api_info(send))
+            if logging_in:  # the form: Gradio answers 200 to a login, 400 to a wrong one
+                return await self.app(scope, receive, self.failures.watching(client, send))
         return await self.app(scope, receive, send)
 
     async def _basic(self, headers: dict[str, str]) -> bool:
@@ -129,6 +152,55 @@ def _host_port(host: str) -> tuple[str, int | None]:
         return (parts.hostname or "", parts.port)
     except ValueError:
         return ("", None)
+
+
+class Failures:
+    """Failed logins by client address, the last FAILED_WINDOW seconds of them."""
+
+    def __init__(self, limit: int | None = None, window: float | None = None):
+        self.limit = FAILED_LOGINS if limit is None else limit
+        self.window = FAILED_WINDOW if window is None else window
+        self._times: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        times = [t for t in self._times.get(client, []) if now - t < self.window]
+        if times:
+            self._times[client] = times
+        else:
+            self._times.pop(client, None)
+        return times
+
+    def paused(self, client: str) -> bool:
+        with self._lock:
+            return len(self._recent(client, time.monotonic())) >= self.limit
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            times = self._recent(client, now) + [now]
+            self._times[client] = times[-self.limit:]
+            if len(self._times) > 10_000:  # many addresses: forget the oldest
+                oldest = min(self._times, key=lambda c: self._times[c][-1])
+                self._times.pop(oldest)
+        log.warning("failed login from %s (%d in the last %.0f s)", client[:60], len(times),
+                    self.window)
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._times.pop(client, None)
+
+    def watching(self, client: str, send):
+        """``send``, noting whether the login form's answer was a login or a failure."""
+        async def wrapped(message):
+            if message["type"] == "http.response.start":
+                if message["status"] == 200:
+                    self.succeeded(client)
+                elif 400 <= message["status"] < 500:
+                    self.failed(client)
+            return await send(message)
+
+        return wrapped
 
 
 def _logged_in(scope, headers: dict[str, str]) -> bool:
