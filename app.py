@@ -330,7 +330,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     users = logins.logins(auth, config.auth_file())
     beyond = share or not guard.is_loopback(host)
     if beyond and not users and not read_only and not open_ok:
-        raise InputError(f"{'a share link' if share else f'--host {host}'} opens the chat beyond "
+        where = "a share link" if share else f"serving on {host}"  # --host, QA_HOST or Gradio's
+        raise InputError(f"{where} opens the chat beyond "
                          "this machine with no login: add --auth USER:PASSWORD (or QA_AUTH_FILE) "
                          "or --read-only (or --i-know-it-is-open to serve it open anyway)")
     blocks = build(read_only=True) if read_only else demo

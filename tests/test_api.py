@@ -79,7 +79,7 @@ def test_platform_address_variables(home):  # noqa: F811
     env.pop("QA_HOST", None)
     done = subprocess.run([sys.executable, str(ROOT / "app.py")], capture_output=True, text=True,
                           timeout=120, env={**env, "GRADIO_SERVER_NAME": "0.0.0.0"})
-    assert done.returncode == 2 and "--host 0.0.0.0 opens the chat" in done.stderr
+    assert done.returncode == 2 and "serving on 0.0.0.0 opens the chat" in done.stderr
     from qa.cli import _parser
 
     os.environ.update(GRADIO_SERVER_NAME="127.0.0.2", GRADIO_SERVER_PORT="7123")
