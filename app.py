@@ -351,7 +351,9 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
     from starlette.middleware import Middleware
 
     in_front = Middleware(guard.Guard, logins=bool(users), read_only=read_only, hosts=hosts,
-                          origins=guard.extra_origins(), check=users or None)
+                          origins=guard.extra_origins(), check=users or None,
+                          endpoints=frozenset(f.api_name for f in blocks.fns.values()
+                                              if f.api_name))
     # The queue's places and times go to those waiting once a second, not at every question
     # started: with 34 waiting that was 34 messages a question (server CPU 75 -> 72 ms a question).
     blocks.queue(default_concurrency_limit=CONCURRENT, status_update_rate=1).launch(

@@ -142,6 +142,16 @@ def test_failed_logins_from_one_address_pause_its_logins(serve, home, monkeypatc
     assert httpx.get(f"{base}/api/articles", auth=("desk", "s3cret-words")).status_code == 200
 
 
+def test_an_unknown_endpoint_name_is_a_404_not_a_server_error(serve, home, caplog):
+    base = serve(read_only=True)  # add_articles exists only where uploads are allowed
+    for path in ("/gradio_api/call/add_articles", "/gradio_api/run/remove_articles",
+                 "/gradio_api/call/no_such_thing"):
+        r = httpx.post(base + path, json={"data": []})
+        assert r.status_code == 404 and r.json()["detail"] == "no such endpoint", path
+    assert "Traceback" not in caplog.text
+    assert call(base, "sources", [])[0] == 200  # a real one still answers
+
+
 def test_files_need_a_login(serve, home):
     base = serve(auth=["desk:s3cret-words"])
     login = httpx.post(f"{base}/login", data={"username": "desk", "password": "s3cret-words"})

@@ -39,6 +39,7 @@ _ANONYMOUS_GET = re.compile(r"/(?:|favicon\.ico|theme\.css|robots\.txt|manifest\
                             r"|gradio_api/theme\.css|gradio_api/startup-events"
                             r"|(?:assets|static|svelte)/[^?]*)")
 _ANONYMOUS_POST = re.compile(r"/login/?")
+_CALL = re.compile(r"/gradio_api/(?:call(?:/v2)?|run)/(?P<name>[^/]+)(?:/.*)?")  # an event by name
 _API_INFO = re.compile(rb"window\.gradio_api_info\s*=\s*\{.*?\};\s*</script>", re.S)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -64,8 +65,9 @@ class Guard:
 
     def __init__(self, app, *, logins: bool = False, read_only: bool = False,
                  hosts: frozenset[str] | None = None, origins: frozenset[str] = frozenset(),
-                 check=None):
+                 check=None, endpoints: frozenset[str] | None = None):
         self.app = app
+        self.endpoints = endpoints  # the app's event names; None: not checked
         self.logins = logins
         self.check = check  # (user, password) -> bool: HTTP Basic for the JSON API (qa/app/api.py)
         self.read_only = read_only
@@ -107,6 +109,10 @@ class Guard:
                 return await self.app(scope, receive, _without_api_info(send))
             if logging_in:  # the form: Gradio answers 200 to a login, 400 to a wrong one
                 return await self.app(scope, receive, self.failures.watching(client, send))
+        named = _CALL.fullmatch(path)
+        if named and self.endpoints is not None and named.group("name") not in self.endpoints:
+            # Gradio answers a name it does not know with a 500 and a traceback in the log
+            return await _refuse(scope, send, 404, "no such endpoint")
         return await self.app(scope, receive, send)
 
     async def _basic(self, headers: dict[str, str]) -> bool:
