@@ -109,6 +109,25 @@ def test_build_open_add_remove_and_hits_identical_to_a_folder_index(built, tmp_p
 
 @pytest.mark.milvus
 @needs_engine
+def test_ids_with_quotes_and_backslashes_are_searched_like_any(tmp_path):
+    """An article id such as "O'Neill interview.txt" (a file's name) broke every question on a
+    Milvus index: pymilvus quoted the keys of get(ids=) unescaped (a user sweep)."""
+    enc = FakeEncoder()
+    odd = DOCS + [Document(id="O'Neill interview.txt", title="Ferry",
+                           text="Mary O'Neill said the ferry sank. Forty passengers were rescued."),
+                  Document(id="desk\\wire \"x\".txt", title="Wire",
+                           text="The wire desk said the storm passed. Trains ran again.")]
+    engine = Index.build(odd, path=lite(tmp_path), encoder=enc)
+    folder = Index.build(odd, encoder=enc)
+    for q in QUESTIONS + ["Who said the ferry sank?", "Did the trains run again?"]:
+        assert _hits(engine, q) == _hits(folder, q), q
+    assert engine.remove(["O'Neill interview.txt"]) == ["O'Neill interview.txt"]
+    engine.save()
+    assert "O'Neill interview.txt" not in {d.id for d in engine.documents}
+
+
+@pytest.mark.milvus
+@needs_engine
 def test_searching_some_articles_is_a_filter_in_the_engine(built, monkeypatch):
     index, folder, _, _ = built
     engine_ = index.engine

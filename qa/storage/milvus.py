@@ -321,8 +321,11 @@ class Engine:
         out = np.zeros((len(keys), dim), np.float32)
         at = {k: i for i, k in enumerate(keys)}
         for lo in range(0, len(keys), BATCH):
-            for r in self.client.get(self.sentences, ids=list(keys[lo:lo + BATCH]),
-                                     output_fields=["vector"]):
+            batch = list(keys[lo:lo + BATCH])
+            # a filter of our own quoting: pymilvus's get(ids=) puts the keys (which end with the
+            # article's id) in quotes unescaped, so an id such as "o'neill.txt" broke every query
+            for r in self.client.query(self.sentences, filter=any_of("pk", batch),
+                                       output_fields=["pk", "vector"], limit=len(batch)):
                 out[at[r["pk"]]] = r["vector"]
         return out
 
