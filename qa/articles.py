@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import cached_property
 from typing import Iterator
 
@@ -91,9 +92,58 @@ def new_or_changed(docs: dict[str, Document], known: dict[str, StoredDoc],
 
 
 def check(doc: Document) -> None:
+    """A document fit to index, or an InputError naming what to fix. A ``published`` date or
+    datetime becomes its ISO text (what a reader would have written)."""
     if not isinstance(doc, Document):
         raise InputError(f"expected qa.Document, got {type(doc).__name__}")
     if not isinstance(doc.id, str) or not doc.id.strip():
         raise InputError("a document needs a non-empty string id")
     if not isinstance(doc.text, str):
         raise InputError(f"document {doc.id!r}: text must be a string")
+    if isinstance(doc.published, (date, datetime)):
+        doc.published = doc.published.isoformat()[:10]
+    for name in ("title", "published", "source", "url", "place", "origin"):
+        value = getattr(doc, name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"document {doc.id!r}: {name} must be text (or None), not "
+                             f"{type(value).__name__}")
+    for name in ("id", "text", "title", "source", "url"):
+        value = getattr(doc, name)
+        if value and not unicode_ok(value):
+            raise InputError(f"document {doc.id!r}: its {name} is not valid Unicode (a lone "
+                             "surrogate, as from a name decoded with errors='surrogateescape'); "
+                             "decode it properly first")
+
+
+def unicode_ok(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def documents(docs) -> list[Document]:
+    """``docs`` as a list: one Document, or any iterable of them; else an InputError."""
+    if isinstance(docs, Document):
+        return [docs]
+    if docs is None or isinstance(docs, (str, bytes, dict)) or not hasattr(docs, "__iter__"):
+        raise InputError(f"expected qa.Document objects (a list of them, or one), not "
+                         f"{type(docs).__name__}")
+    return list(docs)
+
+
+def ids(values, what: str = "doc_ids", noun: str = "article ids") -> list[str]:
+    """Article ids (or other names, ``noun``) as a list: one (a string), or any iterable of
+    strings; else an InputError (a string is never read letter by letter)."""
+    if isinstance(values, str):
+        return [values]
+    if values is None or isinstance(values, (bytes, dict)) or not hasattr(values, "__iter__"):
+        raise InputError(f"{what} takes {noun} (a list of strings, or one), not "
+                         f"{type(values).__name__}")
+    out = list(values)
+    bad = next((v for v in out if not isinstance(v, str)), None)
+    if bad is not None:
+        raise InputError(f"{what} takes {noun} as strings, not {type(bad).__name__}")
+    return out

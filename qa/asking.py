@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
-from . import periods, phrases
+from . import articles, periods, phrases
 from . import statements as _statements_mod
 from .ranking.decide import decide
 from .types import Answer, Hit
@@ -35,6 +35,10 @@ def ask(index, question: str, k: int | None = None, *, doc_ids: Sequence[str] | 
     question = _check_question(question)
     if k is not None:
         k = _check_k(k)
+    if doc_ids is not None:
+        doc_ids = articles.ids(doc_ids)
+    if sources is not None:
+        sources = articles.ids(sources, "sources", "source names")
     docs = index.stored()
     limits = periods.limits_of(question, (d.document for d in docs.values()), since, until,
                                sources)  # (the articles are read only for a time phrase)

@@ -8,7 +8,7 @@ import os
 import threading
 
 from . import commits
-from .errors import QAError
+from .errors import InputError, QAError
 from .storage import folder
 
 log = logging.getLogger("qa.index")
@@ -48,6 +48,9 @@ class Following:
         question comes (the chat: the first question after a quiet night must not answer from
         the state before the night's ingest, nor /api/articles list it). Returns the event that
         stops it; the thread is a daemon."""
+        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every >= 0.05:
+            raise InputError(f"keep_following takes seconds between looks, at least 0.05, not "
+                             f"{every!r}")
         stop = threading.Event()
 
         def loop() -> None:

@@ -49,6 +49,7 @@ class Index(Following):
         self._state = State(path=Path(path) if path is not None else None, sizes=sizes or Sizes())
         self._lock = threading.RLock()  # held briefly: swapping state
         self._commit_lock = threading.RLock()  # held by changes, saves and refreshes
+        self._saved_in_transaction: list | None = None  # [the state a failed block goes back to]
         self._warned_backend = False
         super().__init__()
 
@@ -163,7 +164,10 @@ class Index(Following):
         return state.base.generation, len(state.docs)
 
     def sentence_count(self, doc_id: str) -> int:
-        return self._state.docs[doc_id].size
+        try:
+            return self._state.docs[doc_id].size
+        except KeyError:
+            raise InputError(f"no article {doc_id!r} in this index") from None
 
     def vector_store(self):
         """The vector store over every sentence (built on first use)."""
@@ -185,7 +189,7 @@ class Index(Following):
         embedded again. The change is this process's until ``save()`` commits it."""
         report = AddReport()
         batch: dict[str, Document] = {}
-        for doc in docs:
+        for doc in articles.documents(docs):
             articles.check(doc)
             prior = batch.get(doc.id)
             if prior is not None and content_hash(prior) != content_hash(doc):
@@ -213,6 +217,7 @@ class Index(Following):
     def remove(self, doc_ids: Iterable[str]) -> list[str]:
         """Remove documents by id; returns the ids that were there. The change is this
         process's until ``save()`` commits it."""
+        doc_ids = articles.ids(doc_ids)
         with self._commit_lock, self._lock:
             self._state, gone = commits.removed(self._state, doc_ids)
         return gone
@@ -252,12 +257,15 @@ class Index(Following):
                     view = view.on_disk(target / generation, self._dim(view))
                 with self._lock:
                     self._state = view
+                if self._saved_in_transaction is not None:  # committed: a later failure in the
+                    self._saved_in_transaction[0] = view.derive(lazy=view.lazy)  # block keeps it
         return target
 
     @contextmanager
     def transaction(self):
         """Changes made in the block happen together or not at all: when it raises (a save
-        that failed on a full or read-only disk, say), this index is put back as it was.
+        that failed on a full or read-only disk, say), this index is put back as it was - or, if
+        a save in the block committed, as that save left it (what is committed stays so).
 
             with index.transaction():
                 index.add(docs)
@@ -265,18 +273,22 @@ class Index(Following):
         """
         with self._commit_lock:
             # a copy: settings in ``extra`` are changed in place, and come back too
-            before = self._state.derive(lazy=self._state.lazy)
+            outer = self._saved_in_transaction
+            self._saved_in_transaction = [self._state.derive(lazy=self._state.lazy)]
             try:
                 yield self
             except BaseException:
-                with self._lock:
-                    self._state = before
+                with self._lock:  # back to the state before the block, or as its last save
+                    self._state = self._saved_in_transaction[0]  # committed it
                 raise
+            finally:
+                self._saved_in_transaction = outer
 
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` sentences that best answer ``question``, best first."""
-        return self._plain_ask(question, k, doc_ids).hits
+        only = None if doc_ids is None else articles.ids(doc_ids)
+        return self._plain_ask(question, k, only).hits
 
     def ask(self, question: str, k: int | None = None, *, doc_ids: Sequence[str] | None = None,
             since=None, until=None, sources: Sequence[str] | str | None = None) -> Answer:

@@ -165,7 +165,10 @@ def test_hostile_articles_index_save_and_reopen_without_losing_data(saved_index,
     assert kept == {d.id: d.text for d in KEPT}
     hit = reopened.search("When did the harbour reopen?", k=1)[0]
     assert (hit.doc_id, hit.text) == ("kept1", "The harbour reopened on Monday.")
-    for hit in reopened.search(texts[0] if texts[0].strip() else "harbour", k=20):
+    from qa.articles import unicode_ok
+
+    asked = texts[0] if texts[0].strip() and unicode_ok(texts[0]) else "harbour"
+    for hit in reopened.search(asked, k=20):  # (a lone surrogate is no question: InputError)
         doc = next(d for d in reopened.documents if d.id == hit.doc_id)
         assert doc.text[hit.start:hit.end] == hit.text and hit.text
 
@@ -175,10 +178,12 @@ def test_hostile_articles_index_save_and_reopen_without_losing_data(saved_index,
        .map(lambda t: (t * (100_000 // len(t) + 1))[:100_000]))
 def test_a_question_of_100k_characters(saved_index, question):
     index = Index.open(saved_index, encoder=FakeEncoder())
+    from qa.articles import unicode_ok
+
     try:
         answer = index.ask(question)
-    except InputError:  # only an all-whitespace question is refused
-        assert not question.strip()
+    except InputError:  # only an all-whitespace question, or one with a lone surrogate
+        assert not question.strip() or not unicode_ok(question)  # (no model could read it)
         return
     assert len(answer.question) <= 100_000
     for hit in answer.hits:

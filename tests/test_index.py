@@ -103,10 +103,62 @@ def test_document_without_sentences_is_reported_not_added():
     assert report.empty == ["empty"] and "empty" not in [d.id for d in index.documents]
 
 
-@pytest.mark.parametrize("question", ["", "   ", None])
+@pytest.mark.parametrize("question", ["", "   "])
 def test_empty_question_is_a_clear_error(question):
     with pytest.raises(InputError, match="question is empty"):
         build().search(question)
+
+
+@pytest.mark.parametrize("question, message", [
+    (None, "question must be text, not NoneType"), (5, "question must be text, not int"),
+    (b"Tokyo", "question must be text, not bytes"), ("flood \ud800", "not valid Unicode")])
+def test_a_question_that_is_not_text_says_so(question, message):
+    with pytest.raises(InputError, match=message):
+        build().ask(question)
+
+
+def test_one_id_or_one_document_is_taken_as_one_and_wrong_types_are_said():
+    """A string where a list of ids goes was read letter by letter (a user sweep): remove("a")
+    removed nothing and doc_ids="a" found nothing."""
+    index = build()
+    assert [h.doc_id for h in index.search("Tokyo", k=5, doc_ids="b")] == ["b", "b"]
+    assert index.ask("Tokyo", doc_ids="b").hits and index.remove("c") == ["c"]
+    assert index.add(Document(id="d", text="The ferry sailed at dawn.")).added == ["d"]
+    for call, message in [
+            (lambda: index.add(None), "expected qa.Document objects"),
+            (lambda: index.remove(None), "doc_ids takes article ids"),
+            (lambda: index.remove([1]), "as strings, not int"),
+            (lambda: index.ask("Tokyo", doc_ids=5), "doc_ids takes article ids"),
+            (lambda: index.ask("Tokyo", sources=5), "sources takes source names"),
+            (lambda: index.sentence_count("nope"), "no article 'nope'"),
+            (lambda: index.keep_following(0), "at least 0.05"),
+            (lambda: index.keep_following("x"), "at least 0.05")]:
+        with pytest.raises(InputError, match=message):
+            call()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("title", 5, "title must be text"), ("source", ["TASS"], "source must be text"),
+    ("published", 20220202, "published must be text"),
+    ("text", "Bad \ud800 text.", "not valid Unicode"), ("title", "\udcff", "not valid Unicode")])
+def test_a_documents_fields_are_checked_before_anything_is_indexed(field, value, message):
+    index = build()
+    doc = Document(id="x", text="A ferry sank. Forty were rescued.")
+    setattr(doc, field, value)
+    with pytest.raises(InputError, match=message):
+        index.add([doc])
+    assert "x" not in {d.id for d in index.documents}
+
+
+def test_a_published_date_becomes_its_iso_text(tmp_path):
+    from datetime import date
+
+    index = build(tmp_path / "ix")
+    index.add([Document(id="x", text="A ferry sank. Forty were rescued.",
+                        published=date(2022, 2, 2))])
+    index.save()
+    assert Index.open(tmp_path / "ix", encoder=FakeEncoder()).ask(
+        "ferry", since="2022-02-01").hits  # saved, and read back as a date
 
 
 @pytest.mark.parametrize("k", [0, -1, 2.5, True])
@@ -188,6 +240,21 @@ def test_a_failed_transaction_puts_back_settings_changed_in_place_too():
             index.remove(["a"])
             raise RuntimeError("disk full")
     assert index.extra == {"kept": 1} and [d.id for d in index.documents] == ["a", "b", "c"]
+
+
+def test_a_failure_after_a_save_in_a_transaction_keeps_what_the_save_committed(tmp_path):
+    """What a save committed stays: memory goes back to the save, not to before the block
+    (it went back before the block while the folder held the commit: a user sweep)."""
+    index = build(tmp_path / "ix")
+    with pytest.raises(RuntimeError):
+        with index.transaction():
+            index.add([Document(id="x3", text="Gamma rays were detected on Tuesday.")])
+            index.save()
+            index.remove(["a"])
+            raise RuntimeError("after the save")
+    assert sorted(d.id for d in index.documents) == ["a", "b", "c", "x3"]
+    assert sorted(d.id for d in Index.open(tmp_path / "ix", encoder=FakeEncoder()).documents) \
+        == ["a", "b", "c", "x3"]
 
 
 def test_a_question_answers_from_the_state_it_took_while_a_change_swaps_in_a_new_one():

@@ -239,7 +239,7 @@ def reply_shown(index: Index, message: str, conversation: Conversation | None = 
     for hit in hits:
         try:
             counts[hit.doc_id] = index.sentence_count(hit.doc_id)
-        except KeyError:  # removed by someone else since the search
+        except (KeyError, QAError):  # removed by someone else since the search
             pass
     html = render.answer_html(answer, hits, understood=turn.query if turn.rewritten else None,
                               more=turn.more, counts=counts)

@@ -28,8 +28,15 @@ class Result:
 def clean(question: str) -> str:
     """The question as asked, spacing folded and cut to ``tuning.MAX_QUESTION_CHARS``; an empty
     one is refused with an example."""
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str):
+        raise InputError(f"the question must be text, not {type(question).__name__}")
+    if not question.strip():
         raise InputError("the question is empty; ask something, e.g. \"What did Galuzin say?\"")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("the question is not valid Unicode (a lone surrogate); type or paste "
+                         "it again") from None
     return " ".join(question.split())[:MAX_QUESTION_CHARS]
 
 

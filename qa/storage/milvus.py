@@ -495,4 +495,6 @@ def _lite_error(location: Location, e: Exception) -> IndexFileError:
     return IndexFileError(
         f"cannot open the Milvus Lite archive {location} ({type(e).__name__}); Milvus Lite lets "
         "one process open a .db at a time: to share it, run `milvus-lite server --data-dir "
-        f"{location.uri} --port 19530 --max-workers 1` and use milvus+http://127.0.0.1:19530")
+        f"{location.uri} --host 127.0.0.1 --port 19530 --max-workers 1` and use "
+        "milvus+http://127.0.0.1:19530 (without --host it serves the archive to the network, "
+        "with no login)")
