@@ -83,9 +83,10 @@ def new_or_changed(docs: dict[str, Document], known: dict[str, StoredDoc],
         digest = content_hash(doc)
         old = known.get(doc.id)
         if old is not None and old.hash == digest:
-            if old.document != doc:  # metadata changed; vectors have not
-                batch.relabelled.append(replace(old, document=doc))
-            report.unchanged.append(doc.id)
+            if old.document != doc:  # metadata changed (a date, a source); vectors have not:
+                batch.relabelled.append(replace(old, document=doc))  # updated, not embedded
+            else:
+                report.unchanged.append(doc.id)
             continue
         batch.waiting.append((doc, digest))
     return batch

@@ -209,7 +209,7 @@ class Index(Following):
             backend = self._backend_after(state, bool(batch.texts))
             self._state, updated = commits.added(state, stored, vectors, batch.relabelled,
                                                  backend)
-        report.updated = updated
+        report.updated = updated + [d.document.id for d in batch.relabelled]
         report.added = [d.document.id for d in stored if d.document.id not in updated]
         report.sentences = len(batch.texts)
         return report

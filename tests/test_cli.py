@@ -227,3 +227,24 @@ def test_ingesting_nothing_new_leaves_the_index_as_it_is(home, tmp_path, capsys)
     assert main(["ingest", str(article), "--index", str(ix)]) == 0
     assert "1 unchanged" in (out := capsys.readouterr().out) and "nothing new to commit" in out
     assert folder.current_generation(ix) == first
+
+
+def test_a_new_date_alone_is_an_update_that_is_committed(home, tmp_path, capsys):
+    """A file whose only change is its date is not embedded again, but it is an update: it was
+    reported 'unchanged', and with nothing new it would not have been committed at all."""
+    from qa import Index
+    from qa.storage import folder
+
+    arts = tmp_path / "a.jsonl"
+    ix = tmp_path / "ix"
+    line = {"id": "j1", "title": "Harbour", "text": "The harbour froze over."}
+    arts.write_text(json.dumps({**line, "published": "2022-02-01"}) + "\n")
+    assert main(["ingest", str(arts), "--index", str(ix)]) == 0
+    first = folder.current_generation(ix)
+    arts.write_text(json.dumps({**line, "published": "2022-02-03"}) + "\n")
+    capsys.readouterr()
+    assert main(["ingest", str(arts), "--index", str(ix)]) == 0
+    out = capsys.readouterr().out
+    assert "1 updated" in out and "0 sentences embedded" in out
+    assert folder.current_generation(ix) != first
+    assert Index.open(ix).documents[0].published == "2022-02-03"
