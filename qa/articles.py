@@ -9,6 +9,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Iterator
 
+from .display import not_text
 from .errors import InputError
 from .ingest.speakers import attribute
 from .ingest.splitter import SPLITTER_VERSION, split_document
@@ -110,19 +111,10 @@ def check(doc: Document) -> None:
                              f"{type(value).__name__}")
     for name in ("id", "text", "title", "source", "url"):
         value = getattr(doc, name)
-        if value and not unicode_ok(value):
+        if value and not_text(value):
             raise InputError(f"document {doc.id!r}: its {name} is not valid Unicode (a lone "
                              "surrogate, as from a name decoded with errors='surrogateescape'); "
                              "decode it properly first")
-
-
-def unicode_ok(text: str) -> bool:
-    """Whether ``text`` can be written as UTF-8 (no lone surrogate)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def documents(docs) -> list[Document]:

@@ -165,9 +165,9 @@ def test_hostile_articles_index_save_and_reopen_without_losing_data(saved_index,
     assert kept == {d.id: d.text for d in KEPT}
     hit = reopened.search("When did the harbour reopen?", k=1)[0]
     assert (hit.doc_id, hit.text) == ("kept1", "The harbour reopened on Monday.")
-    from qa.articles import unicode_ok
+    from qa.display import not_text
 
-    asked = texts[0] if texts[0].strip() and unicode_ok(texts[0]) else "harbour"
+    asked = texts[0] if texts[0].strip() and not not_text(texts[0]) else "harbour"
     for hit in reopened.search(asked, k=20):  # (a lone surrogate is no question: InputError)
         doc = next(d for d in reopened.documents if d.id == hit.doc_id)
         assert doc.text[hit.start:hit.end] == hit.text and hit.text
@@ -178,12 +178,12 @@ def test_hostile_articles_index_save_and_reopen_without_losing_data(saved_index,
        .map(lambda t: (t * (100_000 // len(t) + 1))[:100_000]))
 def test_a_question_of_100k_characters(saved_index, question):
     index = Index.open(saved_index, encoder=FakeEncoder())
-    from qa.articles import unicode_ok
+    from qa.display import not_text
 
     try:
         answer = index.ask(question)
     except InputError:  # only an all-whitespace question, or one with a lone surrogate
-        assert not question.strip() or not unicode_ok(question)  # (no model could read it)
+        assert not question.strip() or not_text(question)  # (no model could read it)
         return
     assert len(answer.question) <= 100_000
     for hit in answer.hits:

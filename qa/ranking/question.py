@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..display import not_text
 from ..errors import InputError
 from ..tuning import (EVIDENCE, KIND_DEPTH, MAX_K, MAX_QUESTION_CHARS, RERANK_DEPTH, WEIGHTS,
                       pool)
@@ -32,11 +33,9 @@ def clean(question: str) -> str:
         raise InputError(f"the question must be text, not {type(question).__name__}")
     if not question.strip():
         raise InputError("the question is empty; ask something, e.g. \"What did Galuzin say?\"")
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError:
+    if not_text(question):
         raise InputError("the question is not valid Unicode (a lone surrogate); type or paste "
-                         "it again") from None
+                         "it again")
     return " ".join(question.split())[:MAX_QUESTION_CHARS]
 
 
