@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -62,9 +63,11 @@ def iter_paths(paths: list[str | os.PathLike], result: ReadResult) -> Iterator[D
         if not root.exists():
             result.errors.append(InputError("no such file or folder; check the path", path=str(raw)))
         elif root.is_dir():
-            for f in _files(root):
+            found = _visible(root)  # one walk: the files read, and those of other types
+            for f in sorted(p for p in found if p.suffix.lower() in SUFFIXES):
                 yield from _read_from(result, f, f.relative_to(root).as_posix())
-            other = _unsupported(root)
+            other = Counter(p.suffix.lower() or "(none)" for p in found
+                            if p.suffix.lower() not in SUFFIXES)
             if other:
                 kinds = ", ".join(f"{suffix} {n}" for suffix, n in sorted(other.items()))
                 result.skipped.append(
@@ -94,19 +97,13 @@ def count_articles(paths: list[str | os.PathLike]) -> int:
 
 
 def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return sorted(p for p in _visible(root) if p.suffix.lower() in SUFFIXES)
 
 
-def _unsupported(root: Path) -> dict[str, int]:
-    """How many visible files under ``root`` ``_files`` leaves out, by suffix."""
-    out: dict[str, int] = {}
-    for p in root.rglob("*"):
-        if p.is_file() and p.suffix.lower() not in SUFFIXES \
-                and not any(part.startswith(".") for part in p.relative_to(root).parts):
-            suffix = p.suffix.lower() or "(none)"
-            out[suffix] = out.get(suffix, 0) + 1
-    return out
+def _visible(root: Path) -> list[Path]:
+    """Every file under ``root`` outside hidden files and folders."""
+    return [p for p in root.rglob("*") if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
 
 
 def _read_from(result: ReadResult, path: Path, doc_id: str) -> Iterator[Document]:
