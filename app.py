@@ -49,7 +49,7 @@ log = logging.getLogger("qa.app")
 CONCURRENT = 16
 HISTORY_MESSAGES = 40  # what a conversation keeps: the last 20 questions and answers
 LIST_EVERY = 15.0  # seconds between an open page's checks that the articles listed changed
-FOLLOW_EVERY = 1.0  # seconds between looks for another writer's commit (one stat; a question looks too)
+FOLLOW_EVERY = 1.0  # seconds between looks for another writer's commit (a stat; questions look too)
 EXAMPLES = ["What did Galuzin say?", "and what did he say about NATO?", "what else?",
             "Who is the Kremlin spokesman?", "What did Kishida and Biden decide?"]
 CSS = """

@@ -225,9 +225,8 @@ def _ask(args) -> int:
     if why:
         print(f"qa: error: the question {why}", file=sys.stderr)
         return 2
-    index = _open(args.index)
-    answer = index.ask(args.question, k=args.k, since=args.since, until=args.until,
-                       sources=args.sources)
+    answer = _open(args.index).ask(args.question, k=args.k, since=args.since, until=args.until,
+                                   sources=args.sources)
     if args.json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here
         text = json.dumps(answer.to_dict(), ensure_ascii=False, indent=1)
         print(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))

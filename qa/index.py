@@ -49,7 +49,7 @@ class Index(Following):
         self._state = State(path=Path(path) if path is not None else None, sizes=sizes or Sizes())
         self._lock = threading.RLock()  # held briefly: swapping state
         self._commit_lock = threading.RLock()  # held by changes, saves and refreshes
-        self._saved_in_transaction: list | None = None  # [the state a failed block goes back to]
+        self._rollback_to: State | None = None  # in a transaction: what a failure goes back to
         self._warned_backend = False
         super().__init__()
 
@@ -257,8 +257,8 @@ class Index(Following):
                     view = view.on_disk(target / generation, self._dim(view))
                 with self._lock:
                     self._state = view
-                if self._saved_in_transaction is not None:  # committed: a later failure in the
-                    self._saved_in_transaction[0] = view.derive(lazy=view.lazy)  # block keeps it
+                if self._rollback_to is not None:  # committed: a failure later in the
+                    self._rollback_to = view.derive(lazy=view.lazy)  # block keeps it
         return target
 
     @contextmanager
@@ -273,16 +273,16 @@ class Index(Following):
         """
         with self._commit_lock:
             # a copy: settings in ``extra`` are changed in place, and come back too
-            outer = self._saved_in_transaction
-            self._saved_in_transaction = [self._state.derive(lazy=self._state.lazy)]
+            outer = self._rollback_to
+            self._rollback_to = self._state.derive(lazy=self._state.lazy)
             try:
                 yield self
             except BaseException:
                 with self._lock:  # back to the state before the block, or as its last save
-                    self._state = self._saved_in_transaction[0]  # committed it
+                    self._state = self._rollback_to  # committed it
                 raise
             finally:
-                self._saved_in_transaction = outer
+                self._rollback_to = outer
 
     # ---- questions ----------------------------------------------------------------------
     def search(self, question: str, k: int = 5, *, doc_ids: Sequence[str] | None = None) -> list[Hit]:

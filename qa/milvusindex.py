@@ -236,8 +236,8 @@ class MilvusIndex(Index):
                 base = Commit(generation, {i: d.hash for i, d in view.docs.items()}, dict(extra))
                 self._state = view.derive(changed={}, vectors={}, extra=extra, lazy=view.lazy,
                                           base=base)
-            if self._saved_in_transaction is not None:  # committed: a later failure keeps it
-                self._saved_in_transaction[0] = self._state
+            if self._rollback_to is not None:  # committed: a later failure keeps it
+                self._rollback_to = self._state
             if others:  # another writer committed since this process read: take theirs too
                 self.refresh(force=True)
         return self.location.text

@@ -1,10 +1,10 @@
 """Dates and sources: which articles a question searches.
 
 ``Limits`` is what ``Index.ask(since=, until=, sources=)`` and a time phrase in the question ("in
-February 2022", "last week", "since Monday"; not "on Monday", ``find_phrase``) say; ``limits_of`` reads both and
-``allowed`` picks the articles. A time phrase is parsed by dateparser relative to the newest
-article's date (the archive's "now", not the machine's), so "last week" over a 2005 archive is
-a week of 2005.
+February 2022", "last week", "since Monday"; not "on Monday", ``find_phrase``) say; ``limits_of``
+reads both and ``allowed`` picks the articles. A time phrase is parsed by dateparser relative to the
+newest article's date (the archive's "now", not the machine's), so "last week" over a 2005 archive
+is a week of 2005.
 
 An article's date is its ``published`` field. One without a year (the TASS dateline "February
 2") takes the year from the article's own metadata when it holds one (a dated URL such as

@@ -131,11 +131,12 @@ RERANK_MAX_LENGTH = 128  # question + sentence, in word pieces
 #   dev2 and one of BBC's one-article questions are answered again (BENCHMARKS.md "Session 19").
 # - margin: how far the ranker's best candidate's score stands above the second's (0 to 1 scale,
 #   after the kind re-score, before the cross-encoder). Chosen from -5 to 5 by CV on top of
-#   evidence, unseen and asked_absent once the ranking read sentences in their articles (issue
-#   18, session 17; every fold picked 3, and again without asked_absent): `none` abstained / answered, out of fold, BBC dev 0.86 -> 0.90 answered,
-#   BBC dev2 0.95 -> 0.97 answered at 0.60 abstained, small.jsonl 0.92 -> 0.94 answered at 0.67
-#   (BENCHMARKS.md "Where issue 18 stands after session 17"). An answer stands out from the next
-#   candidate; a near miss is one of several alike. Before in_article it did not carry.
+#   evidence, unseen and asked_absent once the ranking read sentences in their articles (issue 18,
+#   session 17; every fold picked 3, and again without asked_absent): `none` abstained / answered,
+#   out of fold, BBC dev 0.86 -> 0.90 answered, BBC dev2 0.95 -> 0.97 answered at 0.60 abstained,
+#   small.jsonl 0.92 -> 0.94 answered at 0.67 (BENCHMARKS.md "Where issue 18 stands after session
+#   17"). An answer stands out from the next candidate; a near miss is one of several alike. Before
+#   in_article it did not carry.
 # The other signals compared there weigh 0: none carried out of fold beyond these (score,
 # z-score, coverage, corpus size, said-by, article BM25, question and sentence length, the
 # evidence's parts, the best evidence's gap to the GAP_DEPTH-th candidate, and the

@@ -16,8 +16,8 @@ from typing import Sequence
 from . import render
 from ..display import not_text
 from ..errors import QAError
-from .export import Shown
 from .. import periods
+from .export import Shown
 from ..index import Index
 from ..statements import asked as asked_statements
 

@@ -53,7 +53,8 @@ def markdown(shown: Shown) -> str:
 def as_json(shown: Shown) -> str:
     # taken_as: the dates and sources searched, as `qa ask --json` and /api/ask say them
     return json.dumps({"question": shown.question, "asked_as": shown.asked_as,
-                       "taken_as": shown.limits, "answered": shown.answered, "hits": [h.to_dict() for h in shown.hits],
+                       "taken_as": shown.limits, "answered": shown.answered,
+                       "hits": [h.to_dict() for h in shown.hits],
                        "citations": [citation(h) for h in shown.hits]},
                       ensure_ascii=False, indent=1)
 

@@ -93,12 +93,12 @@ class Guard:
             return await _refuse(scope, send, 403, "read-only: nothing can be uploaded")
         if self.logins and not _logged_in(scope, headers):
             client = (scope.get("client") or ("?", 0))[0]
-            logging_in = method == "POST" and _ANONYMOUS_POST.fullmatch(path) or \
-                path.startswith("/api/") and "authorization" in headers
+            basic = path.startswith("/api/") and "authorization" in headers
+            logging_in = basic or method == "POST" and _ANONYMOUS_POST.fullmatch(path)
             if logging_in and self.failures.paused(client):
                 return await _refuse(scope, send, 429, "too many failed logins from this address; "
                                      f"try again in {FAILED_WINDOW:.0f} seconds")
-            if path.startswith("/api/") and "authorization" in headers:
+            if basic:
                 if await self._basic(headers):
                     return await self.app(scope, receive, send)
                 self.failures.failed(client)
@@ -163,9 +163,8 @@ def _host_port(host: str) -> tuple[str, int | None]:
 class Failures:
     """Failed logins by client address, the last FAILED_WINDOW seconds of them."""
 
-    def __init__(self, limit: int | None = None, window: float | None = None):
-        self.limit = FAILED_LOGINS if limit is None else limit
-        self.window = FAILED_WINDOW if window is None else window
+    def __init__(self):
+        self.limit, self.window = FAILED_LOGINS, FAILED_WINDOW  # as set when the server starts
         self._times: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 

@@ -60,8 +60,8 @@ class IngestReport:
         return (f"{len(self.added)} added, {len(self.updated)} updated, "
                 f"{len(self.unchanged)} unchanged{removed}, {len(self.empty)} without text; "
                 f"{self.sentences} sentences embedded, "
-                f"{f'{self.commits} commit(s)' if self.commits else 'nothing new to commit'}. Index "
-                f"{index.path}: {len(index.documents)} articles, {len(index)} sentences.")
+                + (f"{self.commits} commit(s)" if self.commits else "nothing new to commit")
+                + f". Index {index.path}: {len(index.documents)} articles, {len(index)} sentences.")
 
 
 def ingest(index: Index, docs: Iterable[Document], *, every: int | None = None,

@@ -26,8 +26,8 @@ import numpy as np
 from ..errors import IndexFileError
 from ..storage.rows import RawRows
 from ..storage.stored import StoredDoc
-from .kinds import NAME, NUMBER
 from ..tuning import ARTICLE_LENGTH
+from .kinds import NAME, NUMBER
 from .lexical import BM25, Postings, terms
 
 log = logging.getLogger(__name__)

@@ -1,23 +1,23 @@
 """Deciding whether the retrieved sentences answer the question at all.
 
 One rule for every corpus size, from one article to a million sentences: a small logistic model
-(``tuning.ANSWER_MODEL``: plain numbers, chosen by cross-validation with folds by article over
-every dev set at three sizes - one article, WikiQA-dev's 2.7k sentences, BBC's 40k - bench/cv.py
---fit) over what the question's own candidates show (``signals``). Two signals carried out of
-fold and weigh: the evidence of the ranker's best candidate (its cosine plus BM25 of its article,
-``tuning.EVIDENCE``), and ``unseen``, the names and numbers of the question that candidate's
-article never mentions ("How much did News Corporation pay for MySpace?" over an article on News
-Corporation that never names MySpace: the near misses BBC's `none` questions are). A third,
-``margin``, carried once the ranking read sentences in their articles: how far the best
-candidate's score stands above the second's (an answer stands out; a near miss is one of several
-alike). ``asked_absent`` (a question that asks who, when, how many ... whose best sentence holds
-no new item of that kind) carried weakly in issue 18's third round and was retired when it no
-longer did. The others (score, the best cosine's z-score among every ranked row, coverage of the
-question's words, corpus size, lengths, the evidence's gap to the GAP_DEPTH-th candidate) weigh 0.
-The corpus answers when the log-odds reach 0; the evidence cut is held at 1.0, below the fit's
-1.023, for the shipped article (tuning.py says why). The re-ranker orders candidates but does not decide
-this: its probabilities are higher for topical sentences of questions the corpus cannot answer
-than for answers (measured on the dev `none` questions, BENCHMARKS.md "Quality").
+(``tuning.ANSWER_MODEL``: plain numbers, chosen by cross-validation with folds by article over every
+dev set at three sizes - one article, WikiQA-dev's 2.7k sentences, BBC's 40k - bench/cv.py --fit)
+over what the question's own candidates show (``signals``). Two signals carried out of fold and
+weigh: the evidence of the ranker's best candidate (its cosine plus BM25 of its article,
+``tuning.EVIDENCE``), and ``unseen``, the names and numbers of the question that candidate's article
+never mentions ("How much did News Corporation pay for MySpace?" over an article on News Corporation
+that never names MySpace: the near misses BBC's `none` questions are). A third, ``margin``, carried
+once the ranking read sentences in their articles: how far the best candidate's score stands above
+the second's (an answer stands out; a near miss is one of several alike). ``asked_absent`` (a
+question that asks who, when, how many ... whose best sentence holds no new item of that kind)
+carried weakly in issue 18's third round and was retired when it no longer did. The others (score,
+the best cosine's z-score among every ranked row, coverage of the question's words, corpus size,
+lengths, the evidence's gap to the GAP_DEPTH-th candidate) weigh 0. The corpus answers when the
+log-odds reach 0; the evidence cut is held at 1.0, below the fit's 1.023, for the shipped article
+(tuning.py says why). The re-ranker orders candidates but does not decide this: its probabilities
+are higher for topical sentences of questions the corpus cannot answer than for answers (measured on
+the dev `none` questions, BENCHMARKS.md "Quality").
 """
 from __future__ import annotations
 
